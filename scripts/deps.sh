@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# deps.sh: installs what the build and tests need and is missing, with Debian's apt. Idempotent and fast
+# when everything is there (make calls it on every build).
+set -euo pipefail
+log() { printf 'deps: %s\n' "$*" >&2; }
+
+# Debian packages: libtorch (the neural networks), OpenBLAS built for OpenMP (libtorch's default
+# reference BLAS is ~20x slower), a C++ compiler for cgo, SQLite headers.
+pkgs=(libtorch-dev libopenblas0-openmp g++ make pkg-config libsqlite3-dev ca-certificates git)
+pkgs+=(${SHOPCHAT_EXTRA_PKGS:-})
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	log "installing ${missing[*]}"
+	sudo=""
+	[[ $(id -u) == 0 ]] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null; then
+	log "Go is not installed: install Go 1.24 or newer (https://go.dev/dl) and put it on PATH"
+	exit 1
+fi
+gov=$(go env GOVERSION | sed 's/^go//')
+if [[ $(printf '%s\n1.24\n' "$gov" | sort -V | head -n1) != 1.24 ]]; then
+	log "Go $gov is too old: this module needs Go 1.24 or newer"
+	exit 1
+fi
