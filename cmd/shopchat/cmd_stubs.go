@@ -17,12 +17,3 @@ func notYet(use, short, issue string) *cobra.Command {
 		},
 	}
 }
-
-func newTrainCmd() *cobra.Command { return notYet("train", "Train an intent model", "issue #3") }
-func newEvalCmd() *cobra.Command  { return notYet("eval", "Evaluate an intent model", "issue #3") }
-func newKBCmd() *cobra.Command    { return notYet("kb", "Manage the knowledge base", "issue #4") }
-func newRecommenderCmd() *cobra.Command {
-	return notYet("recommender", "Train and evaluate the recommendation model", "issue #5")
-}
-func newAgentCmd() *cobra.Command { return notYet("agent", "Manage support agents", "issue #7") }
-func newBenchCmd() *cobra.Command { return notYet("bench", "Load-test a running server", "issue #6") }
