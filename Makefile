@@ -5,6 +5,9 @@ GOTCH_DIR := .build/gotch
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
+# -trimpath keeps build-cache keys independent of the checkout's directory, so gotch's C++ wrappers
+# compile once per machine rather than once per clone.
+export GOFLAGS := $(GOFLAGS) -trimpath
 # Packages cheap enough to test under the race detector (no libtorch training in their tests).
 RACE_PKGS ?= ./chat/... ./kb/... ./nlp/...
 
