@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 # -trimpath keeps build-cache keys independent of the checkout's directory, so gotch's C++ wrappers
 # compile once per machine rather than once per clone.
-export GOFLAGS := $(GOFLAGS) -trimpath
+export GOFLAGS := $(GOFLAGS) -trimpath -tags=sqlite_fts5
 # Packages cheap enough to test under the race detector (no libtorch training in their tests).
 RACE_PKGS ?= ./chat/... ./kb/... ./nlp/...
 
