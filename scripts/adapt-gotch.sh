@@ -49,7 +49,7 @@ torch_version=${torch_version:-unknown}
 cuda=no
 [[ -e $libdir/libtorch_cuda.so ]] && cuda=yes
 
-stamp=$(printf '%s\n' "$GOTCH_VERSION" "$torch_version" "${inc[*]}" "$libdir" "$cuda" "$(sha256sum "$here/adapt-gotch.sh")" | sha256sum | cut -c1-16)
+stamp=$(printf '%s\n' "$GOTCH_VERSION" "$torch_version" "${inc[*]}" "$libdir" "$cuda" "$(sha256sum <"$here/adapt-gotch.sh")" | sha256sum | cut -c1-16)
 if [[ -f $out/.shopchat-stamp && $(cat "$out/.shopchat-stamp") == "$stamp" ]]; then
 	exit 0
 fi
