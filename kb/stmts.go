@@ -19,6 +19,7 @@ type readStmts struct {
 
 	appendDedup  *sql.Stmt
 	appendBump   *sql.Stmt
+	appendUnbump *sql.Stmt
 	appendInsert *sql.Stmt
 
 	all []*sql.Stmt
@@ -61,7 +62,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&st.appendDedup, `SELECT ` + messageColumns + ` FROM messages WHERE conv_id = ? AND sender = ? AND client_id = ?`},
 		{&st.appendBump, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq`},
-		{&st.appendInsert, `INSERT INTO messages(` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&st.appendUnbump, `UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?`},
+		{&st.appendInsert, `INSERT INTO messages(` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (conv_id, sender, client_id) WHERE client_id <> '' DO NOTHING`},
 	}
 	for _, r := range writes {
 		if err := prep(s.w, r.dst, r.q); err != nil {
