@@ -113,7 +113,7 @@ func (s *Store) writerLoop() {
 }
 
 // appendLinger is the longest a batch waits for more messages from callers in flight.
-const appendLinger = 2 * time.Millisecond
+const appendLinger = 5 * time.Millisecond
 
 // commitBatch stores a batch in one transaction and answers every request. When the transaction fails
 // after some messages were written, it is rolled back and each message is retried on its own, so one
