@@ -16,6 +16,7 @@ type readStmts struct {
 	orderItems     *sql.Stmt
 	orderShipments *sql.Stmt
 	faqSearch      *sql.Stmt
+	faqTermDF      *sql.Stmt
 
 	appendDedup  *sql.Stmt
 	appendBump   *sql.Stmt
@@ -47,6 +48,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&st.orderItems, `SELECT sku, name, quantity, unit_price_minor FROM order_items WHERE order_number = ? ORDER BY line`},
 		{&st.orderShipments, `SELECT carrier, tracking_number, status, shipped_at, estimated_delivery, delivered_at FROM shipments WHERE order_number = ? ORDER BY shipped_at, tracking_number`},
 		{&st.faqSearch, faqSearchSQL},
+		{&st.faqTermDF, `SELECT count(*) FROM (SELECT rowid FROM faqs_fts WHERE faqs_fts MATCH ? LIMIT ?)`},
 	}
 	for _, r := range reads {
 		if err := prep(s.r, r.dst, r.q); err != nil {
