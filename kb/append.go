@@ -45,12 +45,19 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, er
 	req := &appendReq{ctx: ctx, m: m, done: make(chan appendRes, 1)}
 	s.appending.Add(1)
 	defer s.appending.Add(-1)
+	// Enqueue under the read lock: Close takes the write lock before it stops the writer, so every
+	// queued request is answered.
+	s.closeMu.RLock()
+	if s.isClosed {
+		s.closeMu.RUnlock()
+		return Message{}, false, fmt.Errorf("kb: append message: %w", ErrClosed)
+	}
 	select {
 	case s.appendCh <- req:
+		s.closeMu.RUnlock()
 	case <-ctx.Done():
+		s.closeMu.RUnlock()
 		return Message{}, false, fmt.Errorf("kb: append message: %w", ctx.Err())
-	case <-s.closed:
-		return Message{}, false, fmt.Errorf("kb: append message: %w", ErrClosed)
 	}
 	// Once queued, wait for the outcome: the writer always answers, also when closing.
 	res := <-req.done
