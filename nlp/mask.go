@@ -1,0 +1,75 @@
+package nlp
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maskLabels are the placeholders Mask writes for each kind of personal or order data.
+var maskLabels = map[string]string{
+	EntityEmail:       "[EMAIL]",
+	EntityPhone:       "[PHONE]",
+	EntityOrderNumber: "[ORDER]",
+	EntityTracking:    "[TRACKING]",
+	EntityPostcode:    "[POSTCODE]",
+	entityCard:        "[CARD]",
+}
+
+// Mask returns text made safe for logs: emails, phone numbers, order numbers, tracking numbers,
+// postcodes and payment-card numbers (found exactly as Extract finds them) are replaced by "[EMAIL]",
+// "[PHONE]", "[ORDER]", "[TRACKING]", "[POSTCODE]" and "[CARD]"; control characters (newlines included)
+// become spaces and invalid UTF-8 becomes U+FFFD, so one message is one log line. Bytes past
+// MaxInputBytes are dropped and replaced by a "[… N bytes]" note. Mask never panics and is linear in
+// len(text). Safe for concurrent use.
+func (e *Extractor) Mask(text string) string {
+	scanned := text
+	if len(scanned) > e.maxInput {
+		scanned = scanned[:e.maxInput]
+	}
+	cands := e.candidates(scanned, time.Time{})
+	var b strings.Builder
+	b.Grow(len(scanned) + 16)
+	pos := 0
+	for _, c := range cands {
+		label, ok := maskLabels[c.typ]
+		if !ok {
+			continue
+		}
+		maskClean(&b, scanned[pos:c.start])
+		b.WriteString(label)
+		pos = c.end
+	}
+	maskClean(&b, scanned[pos:])
+	if n := len(text) - len(scanned); n > 0 {
+		b.WriteString("[… " + strconv.Itoa(n) + " bytes]")
+	}
+	return b.String()
+}
+
+// maskClean writes s to b with control characters as spaces and invalid UTF-8 as U+FFFD.
+func maskClean(b *strings.Builder, s string) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				c = ' '
+			}
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteRune(utf8.RuneError)
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+			b.WriteByte(' ')
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+}
