@@ -165,7 +165,7 @@ func dateFromParts(today time.Time, text string, m []int, yi int, month time.Mon
 // findNumericDates: "12/03/2026", "2026-03-12", "12/03", "the 5th".
 func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 	for _, m := range s.inDigits(reDateYMD, s.text, need{cluster: 6, dateSep: true}) {
-		if s.text[m[4]:m[5]] != s.text[m[8]:m[9]] {
+		if s.text[m[4]:m[5]] != s.text[m[8]:m[9]] || dateJoined(s.text, m[0], m[1]) {
 			continue
 		}
 		y, _ := parseSmallInt(s.text[m[2]:m[3]])
@@ -176,7 +176,7 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 		}
 	}
 	for _, m := range s.inDigits(reDateNumeric, s.text, need{cluster: 4, dateSep: true}) {
-		if s.text[m[4]:m[5]] != s.text[m[8]:m[9]] {
+		if s.text[m[4]:m[5]] != s.text[m[8]:m[9]] || dateJoined(s.text, m[0], m[1]) {
 			continue
 		}
 		a, _ := parseSmallInt(s.text[m[2]:m[3]])
@@ -195,8 +195,8 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 		}
 	}
 	for _, m := range s.inDigits(reDateShort, s.text, need{cluster: 2, dateSep: true}) {
-		if m[1] < len(s.text) && s.text[m[1]] == '/' || m[0] > 0 && s.text[m[0]-1] == '/' {
-			continue // part of a longer date or path
+		if dateJoined(s.text, m[0], m[1]) {
+			continue // part of a longer date, a path or a range
 		}
 		a, _ := parseSmallInt(s.text[m[2]:m[3]])
 		b, _ := parseSmallInt(s.text[m[4]:m[5]])
@@ -221,6 +221,14 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 			s.addDate(m[0], m[1], t)
 		}
 	}
+}
+
+// dateJoined reports whether text[start:end] is joined to more numbers by '/', '.' or '-'.
+func dateJoined(text string, start, end int) bool {
+	joiner := func(c byte) bool { return c == '/' || c == '.' || c == '-' }
+	return end+1 < len(text) && joiner(text[end]) && isDigit(text[end+1]) ||
+		start >= 2 && joiner(text[start-1]) && isDigit(text[start-2]) ||
+		end < len(text) && text[end] == '/' || start > 0 && text[start-1] == '/'
 }
 
 // dayMonthOrder reads two numbers of a numeric date as (month, day) using the only possible reading or,

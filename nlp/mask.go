@@ -29,23 +29,49 @@ func (e *Extractor) Mask(text string) string {
 	if len(scanned) > e.maxInput {
 		scanned = scanned[:e.maxInput]
 	}
-	cands := e.candidates(scanned, time.Time{})
+	out := e.maskOnce(scanned, true)
+	// Masking a greedy match can leave digits that now read as another number ("1Z… 0000 0000 0000"
+	// once the UPS number took the first group): mask again until nothing sensitive is left. Every
+	// round removes digits or '@', so this ends; the cap only bounds adversarial input.
+	for round := 0; round < 8; round++ {
+		next := e.maskOnce(out, false)
+		if next == out {
+			break
+		}
+		out = next
+	}
+	if n := len(text) - len(scanned); n > 0 {
+		out += "[… " + strconv.Itoa(n) + " bytes]"
+	}
+	return out
+}
+
+// maskOnce replaces the sensitive entities of text by their labels, cleaning the rest when clean is set.
+func (e *Extractor) maskOnce(text string, clean bool) string {
+	cands := e.candidates(text, time.Time{})
 	var b strings.Builder
-	b.Grow(len(scanned) + 16)
+	b.Grow(len(text) + 16)
 	pos := 0
+	write := func(s string) {
+		if clean {
+			maskClean(&b, s)
+		} else {
+			b.WriteString(s)
+		}
+	}
 	for _, c := range cands {
 		label, ok := maskLabels[c.typ]
 		if !ok {
 			continue
 		}
-		maskClean(&b, scanned[pos:c.start])
+		write(text[pos:c.start])
 		b.WriteString(label)
 		pos = c.end
 	}
-	maskClean(&b, scanned[pos:])
-	if n := len(text) - len(scanned); n > 0 {
-		b.WriteString("[… " + strconv.Itoa(n) + " bytes]")
+	if pos == 0 && !clean {
+		return text
 	}
+	write(text[pos:])
 	return b.String()
 }
 
