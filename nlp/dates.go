@@ -25,7 +25,7 @@ var (
 	reDateShort    = regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})\b`)
 	reDateDayMonth = regexp.MustCompile(`\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?\s+(` + dateMonths + `)(?:,?\s+(\d{4}))?\b`)
 	reDateMonthDay = regexp.MustCompile(`\b(` + dateMonths + `)\.?\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b`)
-	reDateOrdinal  = regexp.MustCompile(`\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b`)
+	reDateOrdinal  = regexp.MustCompile(`\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)(?:\s+of\s+(last|this|next|the)\s+month)?\b`)
 )
 
 var dateRelativeDays = map[string]int{
@@ -198,6 +198,12 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 		if dateJoined(s.text, m[0], m[1]) {
 			continue // part of a longer date, a path or a range
 		}
+		if m[3]-m[2] == 1 && m[5]-m[4] == 1 {
+			continue // "1/2" is a fraction more often than a date
+		}
+		if ws, we := nextWord(s.lower, m[1]); ws >= 0 && (s.lower[ws:we] == "off" || s.lower[ws:we] == "price") {
+			continue
+		}
 		a, _ := parseSmallInt(s.text[m[2]:m[3]])
 		b, _ := parseSmallInt(s.text[m[4]:m[5]])
 		mo, d, ok := e.dayMonthOrder(a, b)
@@ -213,11 +219,20 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 		if !hasThe && !dateOrdinalPrev[prevWord(s.lower, m[0])] {
 			continue
 		}
-		if ws, we := nextWord(s.lower, m[1]); ws >= 0 && !dateOrdinalNext[s.lower[ws:we]] {
+		shift := 0 // months from the current one: "of last month", "of next month"
+		if m[4] >= 0 {
+			switch s.lower[m[4]:m[5]] {
+			case "last":
+				shift = -1
+			case "next":
+				shift = 1
+			}
+		} else if ws, we := nextWord(s.lower, m[1]); ws >= 0 && !dateOrdinalNext[s.lower[ws:we]] {
 			continue // "the 5th time", "the 2nd item"
 		}
 		d, _ := parseSmallInt(s.lower[m[2]:m[3]])
-		if t, ok := dateValid(today.Location(), today.Year(), int(today.Month()), d); ok {
+		month := dateAddMonths(time.Date(today.Year(), today.Month(), 1, 12, 0, 0, 0, today.Location()), shift)
+		if t, ok := dateValid(today.Location(), month.Year(), int(month.Month()), d); ok {
 			s.addDate(m[0], m[1], t)
 		}
 	}
@@ -261,27 +276,31 @@ func dateDaysIn(y int, month time.Month) int {
 	return time.Date(y, month+1, 0, 12, 0, 0, 0, time.UTC).Day()
 }
 
-// dateNearest returns the date with this month and day nearest today (last year, this year or next
-// year); a day that never exists in that month (30 February) gives false.
+// dateNearest resolves a month and day without a year: the next occurrence (today or later) when it
+// is at most dateAheadDays away, else the latest past one. Customers mostly speak of what already
+// happened ("since 20/11", "ordered March 3") or of what is due soon ("by Jan 5"). A day that never
+// exists in that month (30 February) gives false.
 func dateNearest(today time.Time, month time.Month, day int) (time.Time, bool) {
-	var best time.Time
-	var bestDist time.Duration
-	found := false
+	var past, next time.Time
 	for _, y := range []int{today.Year() - 1, today.Year(), today.Year() + 1} {
 		t, ok := dateValid(today.Location(), y, int(month), day)
 		if !ok {
 			continue
 		}
-		dist := t.Sub(today)
-		if dist < 0 {
-			dist = -dist
-		}
-		if !found || dist < bestDist {
-			best, bestDist, found = t, dist, true
+		if t.Before(today) {
+			past = t
+		} else if next.IsZero() {
+			next = t
 		}
 	}
-	return best, found
+	if !next.IsZero() && (past.IsZero() || next.Sub(today) <= dateAheadDays*24*time.Hour) {
+		return next, true
+	}
+	return past, !past.IsZero()
 }
+
+// dateAheadDays is how far ahead a date without a year may be resolved into the future.
+const dateAheadDays = 60
 
 // dateShift moves today by count units (days, weeks, months, years) in direction dir (-1 past, +1
 // future). Months and years clamp the day to the end of a shorter month (31 March - 1 month = 28 or 29

@@ -218,6 +218,8 @@ func TestExtractQuantities(t *testing.T) {
 		{"number word and noun", "I need three shirts in blue", []ent{{EntityQuantity, "three shirts", "3"}}},
 		{"times prefix", "jeans x3", []ent{{EntityQuantity, "x3", "3"}}},
 		{"times suffix", "add 2x to the cart", []ent{{EntityQuantity, "2x", "2"}}},
+		{"times sign", "mugs ×3", []ent{{EntityQuantity, "×3", "3"}}},
+		{"dozen", "a dozen eggs cups", []ent{{EntityQuantity, "a dozen eggs", "12"}}},
 		{"couple", "a couple of mugs", []ent{{EntityQuantity, "a couple of mugs", "2"}}},
 		{"before a product", "4 tees please", []ent{{EntityQuantity, "4", "4"}}},
 		{"digit and noun", "can I get 10 candles", []ent{{EntityQuantity, "10 candles", "10"}}},
