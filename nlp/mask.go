@@ -18,24 +18,28 @@ var maskLabels = map[string]string{
 	entityCard:        "[CARD]",
 }
 
-// Mask returns text made safe for logs: emails, phone numbers, order numbers, tracking numbers,
-// postcodes and payment-card numbers (found exactly as Extract finds them) are replaced by "[EMAIL]",
-// "[PHONE]", "[ORDER]", "[TRACKING]", "[POSTCODE]" and "[CARD]"; control characters (newlines included)
-// become spaces and invalid UTF-8 becomes U+FFFD, so one message is one log line. Bytes past
-// MaxInputBytes are dropped and replaced by a "[… N bytes]" note. Mask never panics and is linear in
-// len(text). Safe for concurrent use.
+// Mask returns text made safe for logs. Control characters (newlines included) become spaces and
+// invalid UTF-8 becomes U+FFFD, so one message is one log line; then emails, phone numbers, order
+// numbers, tracking numbers, postcodes and payment-card numbers (found as Extract finds them) are
+// replaced by "[EMAIL]", "[PHONE]", "[ORDER]", "[TRACKING]", "[POSTCODE]" and "[CARD]", repeatedly
+// until none is left. Bytes past MaxInputBytes are dropped and replaced by a "[… N bytes]" note. Mask
+// never panics and is linear in len(text). Safe for concurrent use.
 func (e *Extractor) Mask(text string) string {
 	scanned := text
 	if len(scanned) > e.maxInput {
 		scanned = scanned[:e.maxInput]
 	}
-	out := e.maskOnce(scanned, true)
+	var b strings.Builder
+	b.Grow(len(scanned))
+	maskClean(&b, scanned)
+	out := b.String()
 	// Masking a greedy match can leave digits that now read as another number ("1Z… 0000 0000 0000"
 	// once the UPS number took the first group): mask again until nothing sensitive is left. Every
-	// round removes digits or '@', so this ends; the cap only bounds adversarial input.
+	// round that changes the text removes digits or '@', so this ends; the cap only bounds adversarial
+	// input.
 	for round := 0; round < 8; round++ {
-		next := e.maskOnce(out, false)
-		if next == out {
+		next, changed := e.maskOnce(out)
+		if !changed {
 			break
 		}
 		out = next
@@ -46,33 +50,27 @@ func (e *Extractor) Mask(text string) string {
 	return out
 }
 
-// maskOnce replaces the sensitive entities of text by their labels, cleaning the rest when clean is set.
-func (e *Extractor) maskOnce(text string, clean bool) string {
-	cands := e.candidates(text, time.Time{})
+// maskOnce replaces the sensitive entities of text by their labels and reports whether it replaced any.
+func (e *Extractor) maskOnce(text string) (string, bool) {
 	var b strings.Builder
-	b.Grow(len(text) + 16)
 	pos := 0
-	write := func(s string) {
-		if clean {
-			maskClean(&b, s)
-		} else {
-			b.WriteString(s)
-		}
-	}
-	for _, c := range cands {
+	for _, c := range e.candidates(text, time.Time{}) {
 		label, ok := maskLabels[c.typ]
 		if !ok {
 			continue
 		}
-		write(text[pos:c.start])
+		if pos == 0 {
+			b.Grow(len(text))
+		}
+		b.WriteString(text[pos:c.start])
 		b.WriteString(label)
 		pos = c.end
 	}
-	if pos == 0 && !clean {
-		return text
+	if pos == 0 {
+		return text, false
 	}
-	write(text[pos:])
-	return b.String()
+	b.WriteString(text[pos:])
+	return b.String(), true
 }
 
 // maskClean writes s to b with control characters as spaces and invalid UTF-8 as U+FFFD.
