@@ -115,7 +115,7 @@ func wordSet(words string) map[string]bool {
 }
 
 func (e *Extractor) findQuantities(s *scan) {
-	if len(s.regions) > 0 && strings.ContainsAny(s.lower, "x×") {
+	if len(s.regions) > 0 && hasTimesSign(s.lower) {
 		for _, re := range []*regexp.Regexp{reQtyTimesA, reQtyTimesB} {
 			for _, m := range s.inDigits(re, s.lower, need{cluster: 1}) {
 				if m[0] > 0 && isDigit(s.text[m[0]-1]) || m[1] < len(s.text) && isDigit(s.text[m[1]]) {
@@ -216,6 +216,26 @@ func quantityNumbers(lower string) [][2]int {
 		i = j
 	}
 	return out
+}
+
+// hasTimesSign reports whether lower has an 'x' or '×' next to a digit (one space allowed): "x3", "3 x".
+func hasTimesSign(lower string) bool {
+	digitAt := func(i int) bool { return i >= 0 && i < len(lower) && isDigit(lower[i]) }
+	for i := 0; i < len(lower); i++ {
+		w := 0
+		switch {
+		case lower[i] == 'x':
+			w = 1
+		case strings.HasPrefix(lower[i:], "×"):
+			w = len("×")
+		default:
+			continue
+		}
+		if digitAt(i-1) || lower[max(i-1, 0)] == ' ' && digitAt(i-2) || digitAt(i+w) || i+w < len(lower) && lower[i+w] == ' ' && digitAt(i+w+1) {
+			return true
+		}
+	}
+	return false
 }
 
 // trimZeros drops leading zeros from a digit string ("007" -> "7", "0" -> "0").

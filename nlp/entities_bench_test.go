@@ -42,8 +42,20 @@ func BenchmarkExtract(b *testing.B) {
 	e.SetProducts(benchCatalogue(5000))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		e.Extract(benchMessages[i%len(benchMessages)], refNow)
+	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU adds the process CPU time per op since cpu (from processCPU) as the "cpu-ns/op" metric.
+func reportCPU(b *testing.B, cpu int64) {
+	if cpu < 0 {
+		return
+	}
+	if now := processCPU(); now >= 0 {
+		b.ReportMetric(float64(now-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -55,9 +67,11 @@ func BenchmarkExtract100KB(b *testing.B) {
 	b.SetBytes(int64(len(big)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		e.Extract(big, refNow)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkSetProducts measures building the matcher for a 5,000-product catalogue.
@@ -65,9 +79,12 @@ func BenchmarkSetProducts(b *testing.B) {
 	e := newTestExtractor(b, ExtractorConfig{})
 	cat := benchCatalogue(5000)
 	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		e.SetProducts(cat)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkMask measures Mask on typical messages.
@@ -75,7 +92,10 @@ func BenchmarkMask(b *testing.B) {
 	e := newTestExtractor(b, ExtractorConfig{})
 	e.SetProducts(benchCatalogue(5000))
 	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		e.Mask(benchMessages[i%len(benchMessages)])
 	}
+	reportCPU(b, cpu)
 }
