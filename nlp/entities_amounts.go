@@ -160,6 +160,10 @@ func (e *Extractor) findQuantities(s *scan) {
 			continue
 		}
 		w := s.lower[ws:we]
+		if w == "of" && productWithin(productAt, s.lower, we) {
+			s.add(start, end, EntityQuantity, value) // "2 of the merino jumpers"
+			continue
+		}
 		if quantityStop[w] || numberWords[w] != "" || w == "a" || w == "couple" || w == "dozen" {
 			continue
 		}
@@ -216,6 +220,24 @@ func quantityNumbers(lower string) [][2]int {
 		i = j
 	}
 	return out
+}
+
+// productWithin reports whether a product mention starts right after lower[:i], directly or after one
+// determiner ("of the merino jumpers", "of those mugs").
+func productWithin(productAt map[int]bool, lower string, i int) bool {
+	ws, we := nextWord(lower, i)
+	if ws < 0 {
+		return false
+	}
+	if productAt[ws] {
+		return true
+	}
+	switch lower[ws:we] {
+	case "the", "these", "those", "your", "my", "our", "this", "that":
+		ws, _ = nextWord(lower, we)
+		return ws >= 0 && productAt[ws]
+	}
+	return false
 }
 
 // hasTimesSign reports whether lower has an 'x' or '×' next to a digit (one space allowed): "x3", "3 x".

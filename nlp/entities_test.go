@@ -222,6 +222,8 @@ func TestExtractQuantities(t *testing.T) {
 		{"dozen", "a dozen eggs cups", []ent{{EntityQuantity, "a dozen eggs", "12"}}},
 		{"couple", "a couple of mugs", []ent{{EntityQuantity, "a couple of mugs", "2"}}},
 		{"before a product", "4 tees please", []ent{{EntityQuantity, "4", "4"}}},
+		{"of the product", "2 of the organic cotton t-shirts", []ent{{EntityQuantity, "2", "2"}}},
+		{"of something else", "2 of them", nil},
 		{"digit and noun", "can I get 10 candles", []ent{{EntityQuantity, "10 candles", "10"}}},
 		{"size is not a quantity", "size 10 boots", nil},
 		{"time is not a quantity", "it took 3 weeks and 2 days", nil},
