@@ -316,3 +316,28 @@ func demoCatalogue() []ProductName {
 		{SKU: "JK-500", Name: "Men's Rain Jacket"},
 	}
 }
+
+// TestExtractLongEqualsParts checks that cutting long texts into windows loses nothing: a 100 KB text
+// made of one message repeated gives exactly that message's entities, repeated at each offset.
+func TestExtractLongEqualsParts(t *testing.T) {
+	e := newTestExtractor(t, ExtractorConfig{PhoneCountryCode: "44"})
+	e.SetProducts(demoCatalogue())
+	for _, msg := range []string{
+		"Order #A10023 (2 pairs of alpine hiking boots, €89,00) ordered 3 days ago; call 07700 900123 or mail sam@x.io, postcode EH1 1YZ, tracking 1Z999AA10123456784. ",
+		"12/03/2026 10023 9400 1000 0000 0000 0000 00 +44 20 7946 0958 x3 last friday $1,200 NY 10023 ",
+	} {
+		one := e.Extract(msg, refNow)
+		n := 100<<10/len(msg) + 1
+		got := e.Extract(strings.Repeat(msg, n), refNow)
+		if len(got) != n*len(one) {
+			t.Fatalf("%d entities in %d copies, want %d (%d per copy)", len(got), n, n*len(one), len(one))
+		}
+		for i, g := range got {
+			w := one[i%len(one)]
+			off := (i / len(one)) * len(msg)
+			if g.Type != w.Type || g.Value != w.Value || g.Start != w.Start+off || g.End != w.End+off {
+				t.Fatalf("entity %d = %+v, want %+v at offset %d", i, g, w, off)
+			}
+		}
+	}
+}
