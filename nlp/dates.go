@@ -19,7 +19,7 @@ var (
 	reDateRelative = regexp.MustCompile(`\b(?:(?:the\s+)?day\s+before\s+yesterday|(?:the\s+)?day\s+after\s+tomorrow|yesterday|yday|yesterdy|yesteday|today|tonight|tomorrow|tomorow|tommorow|tommorrow|tmrw|tmr|last\s+night|this\s+(?:morning|afternoon|evening))\b`)
 	reDateAgo      = regexp.MustCompile(`\b(` + dateCount + `)\s+(days?|weeks?|months?|years?)\s+(?:ago|back|earlier)\b`)
 	reDateIn       = regexp.MustCompile(`\b(?:in\s+(` + dateCount + `)\s+(days?|weeks?|months?)|(` + dateCount + `)\s+(days?|weeks?|months?)\s+from\s+now)\b`)
-	reDateWeekday  = regexp.MustCompile(`\b(?:(last|this|next|coming|past|previous)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\b`)
+	reDateWeekday  = regexp.MustCompile(`\b(?:(last|this|next|coming|past|previous)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\b(?:,?\s+(?:the\s+(\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th))\b)?`)
 	reDateYMD      = regexp.MustCompile(`\b(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})\b`)
 	reDateNumeric  = regexp.MustCompile(`\b(\d{1,2})([./-])(\d{1,2})([./-])(\d{4}|\d{2})\b`)
 	reDateShort    = regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})\b`)
@@ -124,11 +124,50 @@ func findWeekdays(s *scan, today time.Time) {
 			mod = s.lower[m[2]:m[3]]
 		}
 		name := s.lower[m[4]:m[5]]
-		if mod == "" && !strings.HasSuffix(name, "day") {
+		day := ""
+		if m[6] >= 0 {
+			day = s.lower[m[6]:m[7]]
+		} else if m[8] >= 0 {
+			day = s.lower[m[8]:m[9]]
+		}
+		if mod == "" && day == "" && !strings.HasSuffix(name, "day") {
 			continue // "sat", "sun", "wed" alone are words, not days
+		}
+		if day != "" {
+			// "Friday 27th": the 27th of the month around today that falls on a Friday.
+			d, _ := parseSmallInt(day)
+			if t, ok := dateWeekdayDay(today, dateWeekdays[name], d); ok {
+				s.addDate(m[0], m[1], t)
+			}
+			continue
 		}
 		s.addDate(m[0], m[1], today.AddDate(0, 0, weekdayDelta(today.Weekday(), dateWeekdays[name], mod)))
 	}
+}
+
+// dateWeekdayDay returns the day d of last, this or next month that falls on weekday wd, the one
+// nearest today; when none does (a mistaken weekday), day d of the current month.
+func dateWeekdayDay(today time.Time, wd time.Weekday, d int) (time.Time, bool) {
+	first := time.Date(today.Year(), today.Month(), 1, 12, 0, 0, 0, today.Location())
+	var best time.Time
+	for _, shift := range []int{0, -1, 1} {
+		m := dateAddMonths(first, shift)
+		t, ok := dateValid(today.Location(), m.Year(), int(m.Month()), d)
+		if ok && t.Weekday() == wd && (best.IsZero() || absDuration(t.Sub(today)) < absDuration(best.Sub(today))) {
+			best = t
+		}
+	}
+	if !best.IsZero() {
+		return best, true
+	}
+	return dateValid(today.Location(), today.Year(), int(today.Month()), d)
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // findMonthDates: "March 3", "3rd of March 2026", "sept. 14th, 2026".
