@@ -12,7 +12,7 @@ import (
 const moneyNumber = `(?:\d{1,3}(?:[,.']\d{3})+|\d+)(?:[.,]\d{1,2})?`
 
 var (
-	reMoneyPrefix = regexp.MustCompile(`(?:(us\$|c\$|a\$|€|\$|£|¥)|\b(eur|usd|gbp|chf|jpy|cad|aud|sek|nok|dkk|pln)\b)\s?(` + moneyNumber + `)`)
+	reMoneyPrefix = regexp.MustCompile(`(?:(\bus\$|\bc\$|\ba\$|€|\$|£|¥)|\b(eur|usd|gbp|chf|jpy|cad|aud|sek|nok|dkk|pln)\b)\s?(` + moneyNumber + `)`)
 	reMoneySuffix = regexp.MustCompile(`\b(` + moneyNumber + `)\s?(?:(€|\$|£|¥)|(eur|euros?|usd|us dollars?|dollars?|bucks|gbp|pounds?|quid|chf|francs?|jpy|yen|cad|aud|sek|nok|dkk|pln)\b)`)
 
 	reQtyTimesA = regexp.MustCompile(`(?:\bx|×) ?(\d{1,3})\b`)
@@ -43,7 +43,6 @@ func (e *Extractor) findMoney(s *scan) {
 		s.addMoney(m[0], m[1], s.text[m[6]:m[7]], s.lower[cs:ce])
 	}
 	// Groups: 1 number, 2 symbol, 3 word.
-
 	for _, m := range s.inKeywords(reMoneySuffix, flagCurrency) {
 		cs, ce := m[4], m[5]
 		if cs < 0 {

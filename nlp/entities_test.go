@@ -207,6 +207,8 @@ func TestExtractMoney(t *testing.T) {
 		{"bucks", "around 30 bucks", []ent{{EntityMoney, "30 bucks", "30.00 USD"}}},
 		{"range", "between 20 and 40 dollars", []ent{{EntityMoney, "40 dollars", "40.00 USD"}}},
 		{"no currency", "it is 49.90", nil},
+		{"dollar variants", "US$20, A$15 and C$ 9.99", []ent{{EntityMoney, "US$20", "20.00 USD"}, {EntityMoney, "A$15", "15.00 AUD"}, {EntityMoney, "C$ 9.99", "9.99 CAD"}}},
+		{"dollar after a word", "visa$5", []ent{{EntityMoney, "$5", "5.00 USD"}}},
 	}, EntityMoney)
 }
 
