@@ -247,17 +247,20 @@ type region struct {
 	cluster int  // most digits in one cluster: digits joined by at most two separators ("+44 (20) 7946")
 	mixed   bool // a letter touches a digit ("A10023", "EH1", "1Z")
 	dateSep bool // a digit, then '/', '.' or '-', then a digit ("12/03")
+	inward  bool // a digit, then two letters ending a word: a UK postcode's inward code ("1AA")
 }
 
 // need says which regions a pattern can match in: its matches have at least cluster digits in one
-// cluster, a letter touching a digit when mixed, a date separator between digits when dateSep.
+// cluster, a letter touching a digit when mixed, a date separator between digits when dateSep, a UK
+// inward code when inward.
 type need struct {
 	cluster int
 	mixed   bool
 	dateSep bool
+	inward  bool
 }
 
-// regionStats fills the cluster, mixed and dateSep fields of every region. Linear in the regions'
+// regionStats fills the cluster, mixed, dateSep and inward fields of every region. Linear in the regions'
 // length.
 func (s *scan) regionStats() {
 	t := s.lower
@@ -277,6 +280,9 @@ func (s *scan) regionStats() {
 				if i+2 < r.hi && (t[i+1] == '/' || t[i+1] == '.' || t[i+1] == '-') && isDigit(t[i+2]) {
 					r.dateSep = true
 				}
+				if i+2 < r.hi && isASCIILetter(t[i+1]) && isASCIILetter(t[i+2]) && (i+3 == len(t) || !isWordByte(t[i+3])) {
+					r.inward = true
+				}
 			case c >= 'a' && c <= 'z' || c >= 0x80:
 				run, gap = 0, 0
 			default:
@@ -293,7 +299,7 @@ func (s *scan) regionStats() {
 func (s *scan) inDigits(re *regexp.Regexp, src string, n need) [][]int {
 	var out [][]int
 	for _, r := range s.regions {
-		if r.cluster < n.cluster || n.mixed && !r.mixed || n.dateSep && !r.dateSep {
+		if r.cluster < n.cluster || n.mixed && !r.mixed || n.dateSep && !r.dateSep || n.inward && !r.inward {
 			continue
 		}
 		for _, m := range re.FindAllStringSubmatchIndex(src[r.lo:r.hi], -1) {
@@ -532,6 +538,8 @@ func isWordByte(c byte) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // onlyAlnumUpper keeps ASCII letters and digits of s, upper-cased.
 func onlyAlnumUpper(s string) string {

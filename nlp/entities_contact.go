@@ -203,7 +203,7 @@ func luhn(d string) bool {
 }
 
 func (e *Extractor) findPostcodes(s *scan) {
-	for _, m := range s.inDigits(reUKPostcode, s.lower, need{cluster: 1, mixed: true}) {
+	for _, m := range s.inDigits(reUKPostcode, s.lower, need{cluster: 1, mixed: true, inward: true}) {
 		v := onlyAlnumUpper(s.text[m[0]:m[1]])
 		s.add(m[0], m[1], EntityPostcode, v[:len(v)-3]+" "+v[len(v)-3:])
 	}
