@@ -60,7 +60,7 @@ func FuzzExtract(f *testing.F) {
 			case EntityEmail:
 				ok = strings.Count(g.Value, "@") == 1 && g.Value == strings.ToLower(g.Value)
 			case EntityQuantity:
-				_, ok = parseSmallInt(g.Value)
+				_, ok = entParseSmallInt(g.Value)
 			case EntityOrderNumber, EntityTracking:
 				ok = reFuzzAlnum.MatchString(g.Value)
 			case EntityPostcode:
@@ -126,7 +126,7 @@ func FuzzProducts(f *testing.F) {
 		if toks == 0 || toks == 1 && len(only) < 2 {
 			return
 		}
-		s := newScan(name)
+		s := newEntityScan(name)
 		e.findProducts(s)
 		for _, c := range s.cands {
 			if c.value == "S1" {
