@@ -92,9 +92,9 @@ func faqCorpus10k(b *testing.B) string {
 	}
 	var sb strings.Builder
 	w := csv.NewWriter(&sb)
-	w.Write([]string{"key", "question", "answer", "tags"})
+	w.Write([]string{"key", "question", "answer", "tags", "variants"})
 	for _, f := range faqs {
-		w.Write([]string{f.Key, f.Question, f.Answer, strings.Join(f.Tags, ",")})
+		w.Write([]string{f.Key, f.Question, f.Answer, strings.Join(f.Tags, ","), strings.Join(f.Variants, " | ")})
 	}
 	n := len(faqs)
 	for i := 0; n < 10_000; i++ {
@@ -109,7 +109,7 @@ func faqCorpus10k(b *testing.B) string {
 		if detail == "" {
 			detail = p.Category
 		}
-		w.Write([]string{fmt.Sprintf("product-%s-%d", p.SKU, i), fmt.Sprintf(f.q, p.Name), fmt.Sprintf(f.a, p.Name, detail), "product," + p.Category})
+		w.Write([]string{fmt.Sprintf("product-%s-%d", p.SKU, i), fmt.Sprintf(f.q, p.Name), fmt.Sprintf(f.a, p.Name, detail), "product," + p.Category, ""})
 		n++
 	}
 	w.Flush()

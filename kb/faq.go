@@ -21,36 +21,29 @@ JOIN faqs f ON f.id = r.rowid
 WHERE f.enabled = 1 AND (? = '' OR f.locale = ? OR f.locale = ?)
 ORDER BY r.rank LIMIT ?`
 
-// commonTerm is the number of FAQs from which on a word counts as common: the any-word stages leave
-// common words out when rarer ones are present, so that FTS5 ranks a few hundred FAQs rather than
-// thousands. Common words weigh little in BM25 (their IDF is low) and still count in the first stage.
+// commonTerm is the number of FAQs from which on a word counts as common. When no FAQ has every word,
+// the next stages use only the rarer words, so that FTS5 ranks at most a few hundred FAQs rather than
+// thousands: common words weigh little in BM25 (their IDF is low). When every word is common, the first
+// two together, then the first alone, are used.
 const commonTerm = 128
 
-// rareTerms returns the terms found in fewer than commonTerm FAQs, or the least common one when all
-// are common. Terms found nowhere are dropped.
-func (s *Store) rareTerms(ctx context.Context, terms []string) ([]string, error) {
-	var rare []string
-	best, bestDF := "", commonTerm+1
+// splitTerms returns the terms found in fewer than commonTerm FAQs, and the others (counting stops at
+// commonTerm, so they keep the query's order). Terms found nowhere are dropped.
+func (s *Store) splitTerms(ctx context.Context, terms []string) (rare, common []string, err error) {
 	for _, t := range terms {
-		var df int
-		if err := s.stmts.faqTermDF.QueryRowContext(ctx, t, commonTerm).Scan(&df); err != nil {
-			return nil, s.wrapErr("search faq", err)
+		var n int
+		if err := s.stmts.faqTermDF.QueryRowContext(ctx, t, commonTerm).Scan(&n); err != nil {
+			return nil, nil, s.wrapErr("search faq", err)
 		}
 		switch {
-		case df == 0:
-		case df < commonTerm:
+		case n == 0:
+		case n < commonTerm:
 			rare = append(rare, t)
-		case df < bestDF || best == "":
-			best, bestDF = t, df
+		default:
+			common = append(common, t)
 		}
 	}
-	if len(rare) == 0 && best != "" {
-		rare = []string{best}
-	}
-	if len(rare) == 0 {
-		rare = terms
-	}
-	return rare, nil
+	return rare, common, nil
 }
 
 // MaxSearchQuery is the longest search text considered, in bytes; the rest is ignored.
@@ -116,12 +109,23 @@ func (s *Store) SearchFAQ(ctx context.Context, query, locale string, limit int) 
 	for i := 0; i < len(stages); i++ {
 		q := stages[i]
 		if q == "" {
-			rare, err := s.rareTerms(ctx, terms)
+			rare, common, err := s.splitTerms(ctx, terms)
 			if err != nil {
 				return nil, err
 			}
-			any := strings.Join(rare, " OR ")
-			stages = append(stages[:i], "{question variants tags} : ("+any+")", any)
+			var more []string
+			switch {
+			case len(rare) > 0:
+				any := strings.Join(rare, " OR ")
+				more = []string{"{question variants tags} : (" + any + ")", any}
+			case len(common) >= 2:
+				more = []string{common[0] + " AND " + common[1], common[0]}
+			case len(common) == 1:
+				more = []string{common[0]}
+			default:
+				return nil, nil // no word of the query is in any FAQ
+			}
+			stages = append(stages[:i], more...)
 			q = stages[i]
 		}
 		rows, err := s.stmts.faqSearch.QueryContext(ctx, q, 4*limit+20, locale, locale, lang, limit)
