@@ -204,3 +204,36 @@ func TestAppendDuringClose(t *testing.T) {
 	s.Close()
 	wg.Wait()
 }
+
+func TestModelRegistry(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := s.ActiveModel(ctx, "intent"); !errors.Is(err, kb.ErrNotFound) {
+		t.Fatalf("no model yet: %v", err)
+	}
+	for _, v := range []string{"aaa", "bbb"} {
+		if err := s.RegisterModel(ctx, kb.ModelRecord{Kind: "intent", Version: v, Path: "models/" + v, Metrics: []byte(`{"accuracy":0.9}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ActivateModel(ctx, "intent", "aaa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ActivateModel(ctx, "intent", "bbb"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.ActiveModel(ctx, "intent")
+	if err != nil || m.Version != "bbb" || m.Path != "models/bbb" {
+		t.Fatalf("active %+v %v", m, err)
+	}
+	if err := s.ActivateModel(ctx, "intent", "zzz"); !errors.Is(err, kb.ErrNotFound) {
+		t.Fatalf("unknown version: %v", err)
+	}
+	all, _ := s.Models(ctx, "")
+	if len(all) != 2 {
+		t.Fatalf("models %+v", all)
+	}
+	if err := s.RegisterModel(ctx, kb.ModelRecord{Kind: "intent"}); !errors.Is(err, kb.ErrInvalid) {
+		t.Fatalf("incomplete record: %v", err)
+	}
+}
