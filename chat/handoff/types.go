@@ -21,16 +21,16 @@ type Action string
 
 // Lifecycle actions.
 const (
-	ActionRequest  Action = "request"    // bot/resolved → queued
-	ActionClaim    Action = "claim"      // queued → assigned (manual) or bot → assigned (take over)
-	ActionAssign   Action = "assign"     // queued → assigned (automatic)
-	ActionResolve  Action = "resolve"    // queued/assigned → resolved
-	ActionReturn   Action = "return"     // queued/assigned → bot
-	ActionTransfer Action = "transfer"   // assigned → assigned (another agent) or → queued (another skill)
-	ActionRequeue  Action = "requeue"    // assigned → queued (agent offline, no answer)
-	ActionFail     Action = "fail"       // queued → bot (waited too long)
-	ActionCancel   Action = "cancel"     // queued → bot (the customer withdrew)
-	ActionReply    Action = "reply"      // agent message on an assigned conversation
+	ActionRequest  Action = "request"  // bot/resolved → queued
+	ActionClaim    Action = "claim"    // queued → assigned (manual) or bot → assigned (take over)
+	ActionAssign   Action = "assign"   // queued → assigned (automatic)
+	ActionResolve  Action = "resolve"  // queued/assigned → resolved
+	ActionReturn   Action = "return"   // queued/assigned → bot
+	ActionTransfer Action = "transfer" // assigned → assigned (another agent) or → queued (another skill)
+	ActionRequeue  Action = "requeue"  // assigned → queued (agent offline, no answer)
+	ActionFail     Action = "fail"     // queued → bot (waited too long)
+	ActionCancel   Action = "cancel"   // queued → bot (the customer withdrew)
+	ActionReply    Action = "reply"    // agent message on an assigned conversation
 )
 
 // AgentStatus is an agent's availability.
