@@ -51,9 +51,6 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /console/api/reports", s.authed(roleAdmin, s.handleReports))
 	mux.HandleFunc("GET /console/api/webhooks/deliveries", s.authed(roleAdmin, s.handleDeliveries))
 	mux.HandleFunc("GET /console/ws", s.handleWS)
-	mux.HandleFunc("/console/api/", func(w http.ResponseWriter, r *http.Request) {
-		apiError(w, http.StatusNotFound, "not_found", "no such console endpoint")
-	})
 	return mux
 }
 
