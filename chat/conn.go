@@ -50,6 +50,9 @@ type conn struct {
 	done   chan struct{}
 	closed atomic.Bool
 	once   sync.Once
+	// needSync is set when a stored message did not fit in the queue: the writer then sends
+	// everything after lastSent from the store, so a burst never grows memory nor loses a message.
+	needSync atomic.Bool
 
 	// reader-owned
 	conv     string
@@ -94,8 +97,9 @@ func (c *conn) deliver(ev Event) {
 	c.enqueue(it)
 }
 
-// enqueue queues it or, when the queue is full, drops the socket as a slow consumer (the client
-// resumes later and gets everything from the store).
+// enqueue queues it without blocking. When the queue is full, a stored message is left to the
+// writer's next sync from the store; any other frame means the socket cannot keep up: it is dropped
+// as a slow consumer (the client resumes later and gets every stored message).
 func (c *conn) enqueue(it outItem) bool {
 	if c.closed.Load() {
 		return false
@@ -104,6 +108,10 @@ func (c *conn) enqueue(it outItem) bool {
 	case c.send <- it:
 		return true
 	default:
+		if it.kind == itemMessage {
+			c.needSync.Store(true)
+			return true
+		}
 		c.s.metrics.errors.WithLabelValues(CodeSlowConsumer).Inc()
 		c.closeWith(closePolicy, "slow consumer: send queue full")
 		return false
@@ -156,8 +164,17 @@ func (c *conn) writeLoop() {
 	for {
 		select {
 		case it := <-c.send:
-			if err := c.write(it); err != nil {
-				c.closeWith(closeGoingAway, "write failed")
+			err := c.write(it)
+			if err == nil && len(c.send) == 0 && c.needSync.Swap(false) {
+				err = c.sync(-1)
+			}
+			if err != nil {
+				if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+					c.s.metrics.errors.WithLabelValues(CodeSlowConsumer).Inc()
+					c.closeWith(closePolicy, "slow consumer: write timed out")
+				} else {
+					c.closeWith(closeGoingAway, "write failed")
+				}
 				return
 			}
 		case <-ticker.C:
