@@ -238,7 +238,9 @@ func TestHandoffOverRealSockets(t *testing.T) {
 	}
 	// typing, then the reply
 	_ = ws.conn.WriteJSON(inFrame{Type: "typing", Conv: cu.conv, Typing: true})
-	cu.wait("agent typing", func(e chat.Envelope) bool { return e.Type == chat.TypeTyping && pay(e)["sender"] == "agent" && pay(e)["state"] == true })
+	cu.wait("agent typing", func(e chat.Envelope) bool {
+		return e.Type == chat.TypeTyping && pay(e)["sender"] == "agent" && pay(e)["state"] == true
+	})
 	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/reply", map[string]string{"text": "Hi, Maya here. Let me check."}, nil); code != 200 {
 		t.Fatal(code)
 	}
