@@ -54,7 +54,7 @@ func NormalizePostcode(p string) string {
 	return b.String()
 }
 
-func toMinor(v float64) int64 { return int64(math.Round(v * 100)) }
+func toMinor(v float64) int64   { return int64(math.Round(v * 100)) }
 func fromMinor(v int64) float64 { return float64(v) / 100 }
 
 // LookupOrder returns the order q.Number to a verified requester: q.CustomerID owns the order, or

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -127,12 +128,12 @@ func (s *Store) strings(ctx context.Context, op, q string, args ...any) ([]strin
 
 // Event is one entry of the append-only analytics log.
 type Event struct {
-	ID         int64     `json:"id"`
-	At         time.Time `json:"at"`
-	Kind       string    `json:"kind"` // conversation_started, intent, fallback, handoff, csat, ...
-	ConvID     string    `json:"conv_id,omitempty"`
-	CustomerID string    `json:"customer_id,omitempty"`
-	Data       []byte    `json:"data,omitempty"` // JSON
+	ID         int64           `json:"id"`
+	At         time.Time       `json:"at"`
+	Kind       string          `json:"kind"` // conversation_started, intent, fallback, handoff, csat, ...
+	ConvID     string          `json:"conv_id,omitempty"`
+	CustomerID string          `json:"customer_id,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"` // a JSON object
 }
 
 // AppendEvent adds an event to the log (At defaults to now).
@@ -175,7 +176,7 @@ func (s *Store) Events(ctx context.Context, kind string, since time.Time, limit 
 		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ConvID, &e.CustomerID, &data); err != nil {
 			return nil, s.wrapErr("events", err)
 		}
-		e.At, e.Data = fromMS(at), []byte(data)
+		e.At, e.Data = fromMS(at), json.RawMessage(data)
 		out = append(out, e)
 	}
 	return out, s.wrapErr("events", rows.Err())

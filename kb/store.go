@@ -75,6 +75,7 @@ func init() {
 			for _, p := range []string{
 				"PRAGMA temp_store = MEMORY",
 				"PRAGMA cache_size = -16000", // 16 MiB page cache per connection
+				"PRAGMA secure_delete = ON",  // erased personal data is overwritten, not left in free pages
 			} {
 				if _, err := c.Exec(p, nil); err != nil {
 					return fmt.Errorf("%s: %w", p, err)
@@ -246,10 +247,11 @@ func (s *Store) wrapErr(op string, err error) error {
 			return fmt.Errorf("kb: %s: %s is not a valid shopchat database: %w", op, s.path, err)
 		}
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrReadOnly) || errors.Is(err, ErrLocked) ||
-		errors.Is(err, ErrInvalid) || errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("kb: %s: %w", op, err)
+	if strings.Contains(err.Error(), "no such module: fts5") {
+		return fmt.Errorf("kb: %s: this binary was built without SQLite FTS5; build with -tags sqlite_fts5 (the Makefile does): %w", op, err)
+	}
+	if strings.HasPrefix(err.Error(), "kb: ") {
+		return err
 	}
 	return fmt.Errorf("kb: %s: %w", op, err)
 }
