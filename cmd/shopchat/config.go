@@ -26,6 +26,7 @@ type config struct {
 		Intent      string `mapstructure:"intent"`
 		Recommender string `mapstructure:"recommender"`
 	} `mapstructure:"models"`
+	Handoff handoffConfig `mapstructure:"handoff"` // human handoff and the agent console (cmd_agent.go)
 }
 
 type logConfig struct {
@@ -41,6 +42,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("log.format", "text")
 	v.SetDefault("models.intent", "")
 	v.SetDefault("models.recommender", "")
+	setHandoffDefaults(v)
 }
 
 func addGlobalFlags(root *cobra.Command) {
