@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -59,7 +60,7 @@ type stack struct {
 	agents map[string]kb.Agent
 }
 
-func startStack(t *testing.T, ecfg EngineConfig) *stack {
+func startStack(t testing.TB, ecfg EngineConfig) *stack {
 	t.Helper()
 	store := openStore(t)
 	engine, err := NewEngine(ecfg)
@@ -109,7 +110,7 @@ func startStack(t *testing.T, ecfg EngineConfig) *stack {
 
 // customer is a widget-like client of the customer socket.
 type customer struct {
-	t    *testing.T
+	t    testing.TB
 	ws   *websocket.Conn
 	conv string
 	mu   sync.Mutex
@@ -117,7 +118,7 @@ type customer struct {
 	ch   chan chat.Envelope
 }
 
-func (s *stack) customer(t *testing.T) *customer {
+func (s *stack) customer(t testing.TB) *customer {
 	t.Helper()
 	h := http.Header{}
 	h.Set("Origin", s.base)
@@ -308,4 +309,33 @@ func TestQueuePositionsReachCustomers(t *testing.T) {
 			t.Fatalf("customer %d now %v", i+1, pay(p))
 		}
 	}
+}
+
+// BenchmarkHandoffToAgentJoined measures, over the real chat server and store, the time from the
+// customer's "a human please" leaving the customer socket to the "agent joined" notice arriving on it,
+// with a free agent online (auto-assignment). Reports p50 and p99 in milliseconds.
+func BenchmarkHandoffToAgentJoined(b *testing.B) {
+	s := startStack(b, EngineConfig{AnswerTimeout: -1})
+	ctx := context.Background()
+	if _, err := s.engine.SetAgent(ctx, AgentInfo{ID: s.agents["Maya"].ID, Name: "Maya", Status: AgentOnline, MaxConcurrent: 1000000}); err != nil {
+		b.Fatal(err)
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cu := s.customer(b)
+		b.StartTimer()
+		start := time.Now()
+		cu.say("h", "a human please")
+		cu.wait("agent joined", isEvent("handoff.assigned"))
+		lat = append(lat, time.Since(start))
+		b.StopTimer()
+		cu.ws.Close()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99_ms")
 }

@@ -226,3 +226,17 @@ func BenchmarkPosition5000(b *testing.B) {
 		_, _ = e.Position(ctx, waiting[i%len(waiting)])
 	}
 }
+
+// BenchmarkQueueHead200of5000 measures the console's queue snapshot: the first 200 of 5,000 waiting.
+func BenchmarkQueueHead200of5000(b *testing.B) {
+	e, _, _, _ := scaleEngine(b, 200, 5000, 3)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q, n := e.QueueHead(ctx, 200)
+		if len(q) != 200 || n != 5000 {
+			b.Fatal(len(q), n)
+		}
+	}
+}
