@@ -161,4 +161,28 @@ func TestBrowserHandoffEndToEnd(t *testing.T) {
 	wait(customer, "bot answers again", `[...document.querySelectorAll(".sc-msg.sc-from-bot")].length > `+strconv.Itoa(botBefore)+
 		` && document.querySelector(".sc-log").lastElementChild.textContent.includes("arrive tomorrow")`)
 	wait(agent, "conversation back with the bot", `document.querySelector("#conv-state").textContent.startsWith("bot")`)
+
+	// A second handoff, resolved: the customer answers the satisfaction question in the widget.
+	step(customer, "ask again",
+		chromedp.SendKeys("#sc-input", "Actually, can a person help me?", chromedp.ByQuery),
+		chromedp.Click(".sc-send", chromedp.ByQuery),
+	)
+	wait(agent, "queued again", `document.querySelectorAll("#queue-list li[data-conv]").length === 1`)
+	step(agent, "take again", chromedp.Click("#queue-list li[data-conv] button.claim", chromedp.ByQuery))
+	wait(agent, "assigned again", `document.querySelector("#conv-state").textContent.startsWith("assigned") && !document.querySelector("#btn-resolve").disabled`)
+	step(agent, "resolve", chromedp.Click("#btn-resolve", chromedp.ByQuery))
+	wait(customer, "rating question", `!!document.querySelector(".sc-csat button.sc-reply")`)
+	step(customer, "rate 5", chromedp.Click(`.sc-csat button[aria-label="Rate 5 out of 5"]`, chromedp.ByQuery))
+	wait(customer, "thanks", `[...document.querySelectorAll(".sc-msg")].some(e => e.textContent.includes("Thanks for your feedback"))`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rep, err := s.store.HandoffReport(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err == nil && rep.CSATCount == 1 && rep.CSATAverage == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rating not stored: %+v %v", rep, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
