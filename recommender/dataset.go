@@ -39,7 +39,7 @@ type dataset struct {
 }
 
 // HalfLife of the time-weighted popularity.
-const defaultHalfLife = 30 * 24 * time.Hour
+const defaultHalfLife = 10 * 24 * time.Hour
 
 // numPriceBands is the number of price quantile bands used as an item feature.
 const numPriceBands = 5

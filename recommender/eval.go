@@ -37,6 +37,11 @@ type ScorerFunc func(user, item string) (float64, bool)
 // Score calls f.
 func (f ScorerFunc) Score(user, item string) (float64, bool) { return f(user, item) }
 
+// UserScorer is a Scorer that is faster when asked for one user's candidates at once.
+type UserScorer interface {
+	ScoresFor(user string) func(item string) (float64, bool)
+}
+
 // EvaluateLOO ranks each case's held-out item among its negatives and returns HR@10 and NDCG@10. A
 // negative that scores the same as the held-out item ranks above it (ties count against the model), and an
 // item the scorer does not know scores -Inf. It is safe for concurrent use if the scorer is.
@@ -44,14 +49,18 @@ func EvaluateLOO(cases []LOOCase, s Scorer) Metrics {
 	const k = 10
 	var m Metrics
 	for _, c := range cases {
-		pos, ok := s.Score(c.User, c.Item)
+		score := func(item string) (float64, bool) { return s.Score(c.User, item) }
+		if us, ok := s.(UserScorer); ok {
+			score = us.ScoresFor(c.User)
+		}
+		pos, ok := score(c.Item)
 		if !ok {
 			pos = math.Inf(-1)
 			m.Missed++
 		}
 		rank := 0
 		for _, n := range c.Negatives {
-			sc, ok := s.Score(c.User, n)
+			sc, ok := score(n)
 			if !ok {
 				sc = math.Inf(-1)
 			}
@@ -207,4 +216,35 @@ func ItemKNNScorer(train []Interaction) Scorer {
 		}
 		return s, true
 	})
+}
+
+// Report is the result of `shopchat recommender eval`: the model's metrics and, on the same split in
+// the same run, those of the baselines.
+type Report struct {
+	Model     string             `json:"model"` // the model's version
+	Data      string             `json:"data"`
+	Protocol  string             `json:"protocol"`
+	HR        float64            `json:"hr_at_10"`
+	NDCG      float64            `json:"ndcg_at_10"`
+	Users     int                `json:"users"`
+	Unscored  int                `json:"unscored_users"`
+	Baselines map[string]Metrics `json:"baselines,omitempty"`
+	Seconds   float64            `json:"seconds"`
+}
+
+// Protocol describes EvaluateLOO in reports.
+const Protocol = "leave-one-out: each user's held-out item ranked among its sampled negatives; ties count against the held-out item; HR@10, NDCG@10"
+
+// Evaluate scores m on cases and, when train is given, the popularity and item-kNN (cosine) baselines.
+func Evaluate(m *Model, cases []LOOCase, train []Interaction) Report {
+	r := Report{Model: m.Version(), Protocol: Protocol}
+	got := EvaluateLOO(cases, m)
+	r.HR, r.NDCG, r.Users, r.Unscored = got.HR, got.NDCG, got.Users, got.Missed
+	if len(train) > 0 {
+		r.Baselines = map[string]Metrics{
+			"popularity": EvaluateLOO(cases, PopularityScorer(train)),
+			"item_knn":   EvaluateLOO(cases, ItemKNNScorer(train)),
+		}
+	}
+	return r
 }

@@ -1,39 +1,36 @@
 package recommender
 
 import (
-	"math"
 	"time"
 )
 
-// Model is a trained recommendation model held in plain Go memory: one embedding per customer and per
-// product, a bias per product, embeddings of the product features (category, price band) for products
-// the model has never seen, and the time-weighted popularity of each product. A Model is read-only after
-// Load or Train and safe for concurrent use.
+// Model is a trained recommendation model held in plain Go memory: for every product its strongest
+// item-to-item weights (a sparse row of the EASE matrix, fitted offline with libtorch), its time-weighted
+// popularity and its features (category, price band); for every customer seen in training their
+// products with recency weights. A Model is read-only after Load or Train and safe for concurrent use.
 type Model struct {
 	meta Meta
-	dim  int
 
-	items    []string
-	itemIdx  map[string]int32
-	itemVec  []float32 // len(items)*dim: id embedding + feature embeddings
-	itemUnit []float32 // itemVec normalised to unit length (cosine similarity)
-	itemBias []float32
-	itemCat  []int32 // category index per item, -1 = none
-	itemBand []int32 // price band per item, -1 = none
-	pop      []float32
+	items   []string
+	itemIdx map[string]int32
+	// Neighbours in CSR form: item i's neighbours are nbrItem[nbrStart[i]:nbrStart[i+1]] with weights
+	// nbrW, sorted by decreasing weight.
+	nbrStart []int32
+	nbrItem  []int32
+	nbrW     []float32
+	pop      []float32 // time-weighted popularity, max 1
+	itemCat  []int32   // category index per item, -1 = none
+	itemBand []int32   // price band per item, -1 = none
 
 	users   []string
 	userIdx map[string]int32
-	userVec []float32
-	// userItems are the training items of each user (sorted), for excluding and for the history-based
-	// session fallback.
+	// userItems are the training items of each user with their recency weights.
 	userItems [][]int32
+	userW     [][]float32
 
 	cats      []string
 	catIdx    map[string]int32
-	catVec    []float32 // (len(cats)+1)*dim, row 0 = no category
 	bandEdges []float64
-	bandVec   []float32 // (bands+1)*dim, row 0 = unknown price
 }
 
 // Meta describes a saved model: written beside the weights as model.json.
@@ -44,19 +41,17 @@ type Meta struct {
 	DataHash  string      `json:"data_hash"` // hash of the training interactions
 	Config    TrainConfig `json:"config"`
 	Stats     TrainStats  `json:"stats"`
-	Metrics   *Metrics    `json:"metrics,omitempty"` // filled by eval, when run
+	Metrics   *Report     `json:"metrics,omitempty"` // filled by eval, when run
 }
 
 // TrainStats summarises a training run.
 type TrainStats struct {
-	Users        int       `json:"users"`
-	Items        int       `json:"items"`
-	Interactions int       `json:"interactions"`
-	Positives    int       `json:"positives"`
-	Epochs       int       `json:"epochs"`
-	FinalLoss    float64   `json:"final_loss"`
-	Seconds      float64   `json:"seconds"`
-	LossCurve    []float64 `json:"loss_curve,omitempty"`
+	Users        int     `json:"users"`
+	Items        int     `json:"items"`
+	Interactions int     `json:"interactions"`
+	Positives    int     `json:"positives"`
+	Neighbours   int     `json:"neighbours"` // stored item-to-item weights
+	Seconds      float64 `json:"seconds"`
 }
 
 // Meta returns the model's metadata.
@@ -65,36 +60,17 @@ func (m *Model) Meta() Meta { return m.meta }
 // Version is the model's content hash.
 func (m *Model) Version() string { return m.meta.Version }
 
-// Dim is the embedding size.
-func (m *Model) Dim() int { return m.dim }
-
-// NumItems is the number of products the model has embeddings for.
+// NumItems is the number of products the model knows.
 func (m *Model) NumItems() int { return len(m.items) }
 
-// NumUsers is the number of customers the model has embeddings for.
+// NumUsers is the number of customers the model has a history for.
 func (m *Model) NumUsers() int { return len(m.users) }
 
-// HasUser reports whether the model has an embedding for the customer.
+// HasUser reports whether the model has a history for the customer.
 func (m *Model) HasUser(id string) bool { _, ok := m.userIdx[id]; return ok }
 
-// HasItem reports whether the model has an embedding for the product.
+// HasItem reports whether the model knows the product.
 func (m *Model) HasItem(sku string) bool { _, ok := m.itemIdx[sku]; return ok }
-
-// Categories lists the product categories the model has feature embeddings for.
-func (m *Model) Categories() []string { return append([]string(nil), m.cats...) }
-
-// Score returns the model's preference of user for item (higher = better) and whether both are known.
-func (m *Model) Score(user, item string) (float64, bool) {
-	u, ok := m.userIdx[user]
-	if !ok {
-		return 0, false
-	}
-	i, ok := m.itemIdx[item]
-	if !ok {
-		return 0, false
-	}
-	return float64(dot(m.userVec[int(u)*m.dim:int(u+1)*m.dim], m.itemVec[int(i)*m.dim:int(i+1)*m.dim]) + m.itemBias[i]), true
-}
 
 // Popularity returns the product's time-weighted popularity in [0, 1] (0 for unknown products).
 func (m *Model) Popularity(sku string) float64 {
@@ -104,41 +80,55 @@ func (m *Model) Popularity(sku string) float64 {
 	return 0
 }
 
-// featureVec returns the embedding of a product from its features alone, or nil when the model has no
-// feature embeddings or the product has no known feature.
-func (m *Model) featureVec(info ItemInfo) []float32 {
-	if m.catVec == nil && m.bandVec == nil {
+// UserHistory returns the SKUs the model saw the customer interact with, most recent weight first is not
+// guaranteed.
+func (m *Model) UserHistory(id string) []string {
+	u, ok := m.userIdx[id]
+	if !ok {
 		return nil
 	}
-	c := int32(-1)
-	if k, ok := m.catIdx[info.Category]; ok {
-		c = k
+	out := make([]string, len(m.userItems[u]))
+	for k, i := range m.userItems[u] {
+		out[k] = m.items[i]
 	}
-	b := int32(-1)
-	if m.bandVec != nil {
-		b = priceBand(m.bandEdges, info.Price)
-		if int(b+1)*m.dim >= len(m.bandVec) {
-			b = int32(len(m.bandVec)/m.dim - 2)
-		}
-	}
-	if c < 0 && b < 0 {
-		return nil
-	}
-	v := make([]float32, m.dim)
-	if m.catVec != nil {
-		axpy(v, m.catVec[int(c+1)*m.dim:int(c+2)*m.dim])
-	}
-	if m.bandVec != nil {
-		axpy(v, m.bandVec[int(b+1)*m.dim:int(b+2)*m.dim])
-	}
-	return v
+	return out
 }
 
-func (m *Model) computeUnit() {
-	m.itemUnit = make([]float32, len(m.itemVec))
-	for i := range m.items {
-		v := m.itemVec[i*m.dim : (i+1)*m.dim]
-		copy(m.itemUnit[i*m.dim:], normalized(v))
+// Score returns the model's preference of user for item (higher = better) and whether the user is known.
+// It sums, over the user's training items, the item-to-item weight towards item, each scaled by the
+// interaction's recency weight. An item with no weight from the user's items scores 0.
+func (m *Model) Score(user, item string) (float64, bool) {
+	u, ok := m.userIdx[user]
+	if !ok {
+		return 0, false
+	}
+	j, ok := m.itemIdx[item]
+	if !ok {
+		return 0, false
+	}
+	var s float32
+	for k, i := range m.userItems[u] {
+		if w, ok := m.weight(i, j); ok {
+			s += m.userW[u][k] * w
+		}
+	}
+	return float64(s), true
+}
+
+// weight returns the stored weight of the pair (i, j).
+func (m *Model) weight(i, j int32) (float32, bool) {
+	for k := m.nbrStart[i]; k < m.nbrStart[i+1]; k++ {
+		if m.nbrItem[k] == j {
+			return m.nbrW[k], true
+		}
+	}
+	return 0, false
+}
+
+// accumulate adds w times item i's neighbour weights into scores (indexed by model item).
+func (m *Model) accumulate(scores []float32, i int32, w float32) {
+	for k := m.nbrStart[i]; k < m.nbrStart[i+1]; k++ {
+		scores[m.nbrItem[k]] += w * m.nbrW[k]
 	}
 }
 
@@ -155,40 +145,29 @@ func (m *Model) index() {
 	for i, s := range m.cats {
 		m.catIdx[s] = int32(i)
 	}
-	m.computeUnit()
 }
 
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+// ScoresFor returns a scorer for one user's candidates: the user's scores over every product are
+// accumulated once. The result is false for an unknown user or item.
+func (m *Model) ScoresFor(user string) func(item string) (float64, bool) {
+	u, ok := m.userIdx[user]
+	if !ok {
+		return func(string) (float64, bool) { return 0, false }
 	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
+	scores := make([]float32, len(m.items))
+	for k, i := range m.userItems[u] {
+		m.accumulate(scores, i, m.userW[u][k])
 	}
-	return s0 + s1 + s2 + s3
-}
-
-func axpy(dst, src []float32) {
-	src = src[:len(dst)]
-	for i := range dst {
-		dst[i] += src[i]
+	if b := float32(m.meta.Config.PopularityWeight); b > 0 {
+		for j := range scores {
+			scores[j] += b * m.pop[j]
+		}
 	}
-}
-
-func normalized(v []float32) []float32 {
-	n := float32(math.Sqrt(float64(dot(v, v))))
-	out := make([]float32, len(v))
-	if n == 0 {
-		return out
+	return func(item string) (float64, bool) {
+		j, ok := m.itemIdx[item]
+		if !ok {
+			return 0, false
+		}
+		return float64(scores[j]), true
 	}
-	for i := range v {
-		out[i] = v[i] / n
-	}
-	return out
 }

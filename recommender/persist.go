@@ -31,49 +31,61 @@ var ErrNoModel = errors.New("recommender: no model")
 // ErrBadModel means a model directory is corrupt or of another format version.
 var ErrBadModel = errors.New("recommender: invalid model")
 
-// index is the non-numeric part of a model: ids and feature vocabularies.
+// modelIndex is the JSON part of a model: ids, histories and feature vocabularies.
 type modelIndex struct {
-	Dim       int       `json:"dim"`
-	Items     []string  `json:"items"`
-	Users     []string  `json:"users"`
-	UserItems [][]int32 `json:"user_items"`
-	ItemCat   []int32   `json:"item_cat,omitempty"`
-	ItemBand  []int32   `json:"item_band,omitempty"`
-	Cats      []string  `json:"categories,omitempty"`
-	BandEdges []float64 `json:"band_edges,omitempty"`
-	HasFeat   bool      `json:"has_features"`
-}
-
-// Tensors of weights.bin, in order: each is a little-endian uint64 count then that many float32.
-func (m *Model) tensors() []*[]float32 {
-	return []*[]float32{&m.itemVec, &m.itemBias, &m.pop, &m.userVec, &m.catVec, &m.bandVec}
+	Items     []string    `json:"items"`
+	Users     []string    `json:"users"`
+	UserItems [][]int32   `json:"user_items"`
+	UserW     [][]float32 `json:"user_weights"`
+	ItemCat   []int32     `json:"item_category,omitempty"`
+	ItemBand  []int32     `json:"item_price_band,omitempty"`
+	Cats      []string    `json:"categories,omitempty"`
+	BandEdges []float64   `json:"price_band_edges,omitempty"`
 }
 
 func (m *Model) indexDoc() modelIndex {
-	return modelIndex{Dim: m.dim, Items: m.items, Users: m.users, UserItems: m.userItems, ItemCat: m.itemCat,
-		ItemBand: m.itemBand, Cats: m.cats, BandEdges: m.bandEdges, HasFeat: m.catVec != nil}
+	return modelIndex{Items: m.items, Users: m.users, UserItems: m.userItems, UserW: m.userW, ItemCat: m.itemCat,
+		ItemBand: m.itemBand, Cats: m.cats, BandEdges: m.bandEdges}
 }
+
+// weights.bin holds, in order, nbrStart, nbrItem (int32) and nbrW, pop (float32); each is a
+// little-endian uint64 count then that many 4-byte values.
+func (m *Model) int32s() []*[]int32     { return []*[]int32{&m.nbrStart, &m.nbrItem} }
+func (m *Model) float32s() []*[]float32 { return []*[]float32{&m.nbrW, &m.pop} }
 
 // contentHash hashes the index and the weights: the model's version.
 func (m *Model) contentHash() string {
 	h := sha256.New()
 	_ = json.NewEncoder(h).Encode(m.indexDoc())
-	_ = writeTensors(h, m.tensors())
+	_ = m.writeWeights(h)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-func writeTensors(w io.Writer, ts []*[]float32) error {
-	var buf [8]byte
-	for _, t := range ts {
-		binary.LittleEndian.PutUint64(buf[:], uint64(len(*t)))
-		if _, err := w.Write(buf[:]); err != nil {
+func (m *Model) writeWeights(w io.Writer) error {
+	put := func(vals []uint32) error {
+		b := make([]byte, 8+4*len(vals))
+		binary.LittleEndian.PutUint64(b, uint64(len(vals)))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint32(b[8+4*i:], v)
+		}
+		_, err := w.Write(b)
+		return err
+	}
+	for _, t := range m.int32s() {
+		u := make([]uint32, len(*t))
+		for i, v := range *t {
+			u[i] = uint32(v)
+		}
+		if err := put(u); err != nil {
 			return err
 		}
-		b := make([]byte, 4*len(*t))
+	}
+	for _, t := range m.float32s() {
+		u := make([]uint32, len(*t))
 		for i, v := range *t {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+			u[i] = math.Float32bits(v)
 		}
-		if _, err := w.Write(b); err != nil {
+		if err := put(u); err != nil {
 			return err
 		}
 	}
@@ -104,7 +116,7 @@ func (m *Model) Save(dir string) error {
 		return err
 	}
 	bw := bufio.NewWriter(f)
-	if err := writeTensors(bw, m.tensors()); err != nil {
+	if err := m.writeWeights(bw); err != nil {
 		f.Close()
 		return err
 	}
@@ -182,7 +194,7 @@ func Load(dir string) (*Model, error) {
 	if err := json.Unmarshal(ib, &idx); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadModel, indexFile, err)
 	}
-	m.dim, m.items, m.users, m.userItems = idx.Dim, idx.Items, idx.Users, idx.UserItems
+	m.items, m.users, m.userItems, m.userW = idx.Items, idx.Users, idx.UserItems, idx.UserW
 	m.itemCat, m.itemBand, m.cats, m.bandEdges = idx.ItemCat, idx.ItemBand, idx.Cats, idx.BandEdges
 	f, err := os.Open(filepath.Join(dir, weightsFile))
 	if err != nil {
@@ -190,19 +202,28 @@ func Load(dir string) (*Model, error) {
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
-	for _, t := range m.tensors() {
-		if *t, err = readTensor(br); err != nil {
+	for _, t := range m.int32s() {
+		u, err := readWords(br)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrBadModel, weightsFile, err)
 		}
+		*t = make([]int32, len(u))
+		for i, v := range u {
+			(*t)[i] = int32(v)
+		}
 	}
-	if err := m.check(idx.HasFeat); err != nil {
+	for _, t := range m.float32s() {
+		u, err := readWords(br)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrBadModel, weightsFile, err)
+		}
+		*t = make([]float32, len(u))
+		for i, v := range u {
+			(*t)[i] = math.Float32frombits(v)
+		}
+	}
+	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
-	}
-	if len(m.catVec) == 0 {
-		m.catVec = nil
-	}
-	if len(m.bandVec) == 0 {
-		m.bandVec = nil
 	}
 	m.index()
 	if v := m.contentHash(); v != m.meta.Version {
@@ -211,69 +232,79 @@ func Load(dir string) (*Model, error) {
 	return m, nil
 }
 
-const maxTensorLen = 1 << 31
+const maxWords = 1 << 30
 
-func readTensor(r io.Reader) ([]float32, error) {
+func readWords(r io.Reader) ([]uint32, error) {
 	var buf [8]byte
 	if _, err := io.ReadFull(r, buf[:]); err != nil {
 		return nil, err
 	}
 	n := binary.LittleEndian.Uint64(buf[:])
-	if n > maxTensorLen {
-		return nil, fmt.Errorf("tensor of %d values", n)
+	if n > maxWords {
+		return nil, fmt.Errorf("section of %d values", n)
 	}
 	b := make([]byte, 4*n)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return nil, err
 	}
-	out := make([]float32, n)
+	out := make([]uint32, n)
 	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		out[i] = binary.LittleEndian.Uint32(b[4*i:])
 	}
 	return out, nil
 }
 
-func (m *Model) check(hasFeat bool) error {
-	d := m.dim
+// check validates the sizes and indexes of a loaded model, so that serving never indexes out of range.
+func (m *Model) check() error {
 	ni, nu := len(m.items), len(m.users)
 	var probs []string
-	if d <= 0 || d > 4096 {
-		probs = append(probs, fmt.Sprintf("dim %d", d))
-		return errors.New(strings.Join(probs, "; "))
-	}
 	want := func(name string, got, n int) {
 		if got != n {
 			probs = append(probs, fmt.Sprintf("%s has %d values, want %d", name, got, n))
 		}
 	}
-	want("item vectors", len(m.itemVec), ni*d)
-	want("item biases", len(m.itemBias), ni)
+	want("neighbour offsets", len(m.nbrStart), ni+1)
+	want("neighbour weights", len(m.nbrW), len(m.nbrItem))
 	want("popularity", len(m.pop), ni)
-	want("user vectors", len(m.userVec), nu*d)
 	want("user histories", len(m.userItems), nu)
-	for _, h := range m.userItems {
-		for _, i := range h {
-			if i < 0 || int(i) >= ni {
-				probs = append(probs, "user history refers to an unknown item")
-				break
-			}
-		}
-	}
-	if hasFeat {
-		want("item categories", len(m.itemCat), ni)
-		want("item price bands", len(m.itemBand), ni)
-		want("category vectors", len(m.catVec), (len(m.cats)+1)*d)
-		want("price-band vectors", len(m.bandVec), (len(m.bandEdges)+2)*d)
-		for k := range m.itemCat {
-			if k < len(m.itemBand) && (m.itemCat[k] < -1 || int(m.itemCat[k]) >= len(m.cats) ||
-				m.itemBand[k] < -1 || int(m.itemBand[k]) > len(m.bandEdges)) {
-				probs = append(probs, "item feature index out of range")
-				break
-			}
-		}
-	}
+	want("user weights", len(m.userW), nu)
 	if len(probs) > 0 {
 		return errors.New(strings.Join(probs, "; "))
+	}
+	if m.nbrStart[0] != 0 || int(m.nbrStart[ni]) != len(m.nbrItem) {
+		return errors.New("neighbour offsets do not span the neighbours")
+	}
+	for i := 0; i < ni; i++ {
+		if m.nbrStart[i] > m.nbrStart[i+1] {
+			return errors.New("neighbour offsets decrease")
+		}
+	}
+	for _, j := range m.nbrItem {
+		if j < 0 || int(j) >= ni {
+			return errors.New("a neighbour refers to an unknown product")
+		}
+	}
+	for u, h := range m.userItems {
+		if len(m.userW[u]) != len(h) {
+			return fmt.Errorf("user %d has %d items and %d weights", u, len(h), len(m.userW[u]))
+		}
+		for _, i := range h {
+			if i < 0 || int(i) >= ni {
+				return errors.New("a user history refers to an unknown product")
+			}
+		}
+	}
+	if len(m.itemCat) > 0 || len(m.itemBand) > 0 {
+		want("item categories", len(m.itemCat), ni)
+		want("item price bands", len(m.itemBand), ni)
+		if len(probs) > 0 {
+			return errors.New(strings.Join(probs, "; "))
+		}
+		for k := range m.itemCat {
+			if m.itemCat[k] < -1 || int(m.itemCat[k]) >= len(m.cats) || m.itemBand[k] < -1 || int(m.itemBand[k]) > len(m.bandEdges) {
+				return errors.New("a product feature index is out of range")
+			}
+		}
 	}
 	return nil
 }
