@@ -3,6 +3,7 @@ module github.com/shopchat/shopchat
 go 1.24
 
 require (
+	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	github.com/spf13/viper v1.21.0

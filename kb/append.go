@@ -1,0 +1,197 @@
+package kb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// Message appends are group-committed: concurrent AppendMessage calls queue their messages for the
+// writer goroutine, which stores up to Config.MaxBatch of them in one transaction (each under its own
+// retry, so one bad message does not fail the others) and answers every caller only after COMMIT
+// returned. With synchronous=FULL (the default) a returned message is on disk.
+
+type appendReq struct {
+	ctx  context.Context
+	m    Message
+	done chan appendRes
+}
+
+type appendRes struct {
+	m   Message
+	dup bool
+	err error
+}
+
+// AppendMessage stores m with the next seq of its conversation and returns it as stored, after the
+// transaction committed. When m.ClientID is not empty and a message with the same ConvID, Sender and
+// ClientID exists, nothing is written and the stored message is returned with duplicate == true. An
+// unknown conversation gives ErrNotFound.
+func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, error) {
+	if _, err := s.writer(); err != nil {
+		return Message{}, false, fmt.Errorf("kb: append message: %w", err)
+	}
+	if err := validateMessage(&m); err != nil {
+		return Message{}, false, fmt.Errorf("kb: append message: %w", err)
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = s.now()
+	}
+	m.CreatedAt = m.CreatedAt.UTC().Truncate(1e6)
+	req := &appendReq{ctx: ctx, m: m, done: make(chan appendRes, 1)}
+	s.appending.Add(1)
+	defer s.appending.Add(-1)
+	select {
+	case s.appendCh <- req:
+	case <-ctx.Done():
+		return Message{}, false, fmt.Errorf("kb: append message: %w", ctx.Err())
+	case <-s.closed:
+		return Message{}, false, fmt.Errorf("kb: append message: %w", ErrClosed)
+	}
+	// Once queued, wait for the outcome: the writer always answers, also when closing.
+	res := <-req.done
+	return res.m, res.dup, res.err
+}
+
+// writerLoop batches queued appends into transactions until Close. A batch takes what is queued and,
+// while fewer requests are queued than AppendMessage calls are in flight, lingers up to appendLinger
+// for the rest: the callers that were just answered are about to send their next message, and waiting
+// a fraction of an fsync for them lets one commit carry them all.
+func (s *Store) writerLoop() {
+	defer s.writerWG.Done()
+	batch := make([]*appendReq, 0, s.cfg.MaxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	for {
+		select {
+		case req := <-s.appendCh:
+			batch = append(batch[:0], req)
+			lingering := false
+		gather:
+			for len(batch) < s.cfg.MaxBatch {
+				select {
+				case r := <-s.appendCh:
+					batch = append(batch, r)
+					continue
+				default:
+				}
+				if int64(len(batch)) >= s.appending.Load() {
+					break
+				}
+				if !lingering {
+					lingering = true
+					linger.Reset(appendLinger)
+				}
+				select {
+				case r := <-s.appendCh:
+					batch = append(batch, r)
+				case <-linger.C:
+					lingering = false
+					break gather
+				}
+			}
+			if lingering && !linger.Stop() {
+				<-linger.C
+			}
+			s.commitBatch(batch)
+		case <-s.quit:
+			// Answer whatever is still queued, then stop.
+			for {
+				select {
+				case req := <-s.appendCh:
+					s.commitBatch([]*appendReq{req})
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// appendLinger is the longest a batch waits for more messages from callers in flight.
+const appendLinger = 2 * time.Millisecond
+
+// commitBatch stores a batch in one transaction and answers every request. When the transaction fails
+// after some messages were written, it is rolled back and each message is retried on its own, so one
+// bad message cannot fail the others.
+func (s *Store) commitBatch(batch []*appendReq) {
+	results, err := s.tryBatch(batch)
+	if err != nil && len(batch) > 1 {
+		for _, req := range batch {
+			s.commitBatch([]*appendReq{req})
+		}
+		return
+	}
+	for i, req := range batch {
+		if err != nil {
+			req.done <- appendRes{err: err}
+			continue
+		}
+		req.done <- results[i]
+	}
+}
+
+// tryBatch writes the batch in one transaction. Per-message outcomes that write nothing (duplicate,
+// unknown conversation, cancelled caller) are results; any other error fails the whole transaction.
+func (s *Store) tryBatch(batch []*appendReq) ([]appendRes, error) {
+	results := make([]appendRes, len(batch))
+	ctx := context.Background() // a caller's cancellation must not abort the others' transaction
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.wrapErr("append message", err)
+	}
+	dedup, bump, insert := tx.Stmt(s.stmts.appendDedup), tx.Stmt(s.stmts.appendBump), tx.Stmt(s.stmts.appendInsert)
+	for i, req := range batch {
+		if req.ctx.Err() != nil {
+			results[i] = appendRes{err: fmt.Errorf("kb: append message: %w", req.ctx.Err())}
+			continue
+		}
+		res, fatal := s.appendOne(ctx, dedup, bump, insert, req.m)
+		if fatal != nil {
+			tx.Rollback()
+			return nil, fatal
+		}
+		results[i] = res
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.wrapErr("append message: commit", err)
+	}
+	return results, nil
+}
+
+// appendOne writes one message. A returned res.err wrote nothing; a fatal error may have written part
+// of it and fails the transaction.
+func (s *Store) appendOne(ctx context.Context, dedup, bump, insert *sql.Stmt, m Message) (res appendRes, fatal error) {
+	if m.ClientID != "" {
+		stored, err := scanMessage(dedup.QueryRowContext(ctx, m.ConvID, m.Sender, m.ClientID))
+		switch {
+		case err == nil:
+			return appendRes{m: stored, dup: true}, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return appendRes{}, s.wrapErr("append message", err)
+		}
+	}
+	var seq int64
+	err := bump.QueryRowContext(ctx, ms(m.CreatedAt), m.ConvID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return appendRes{err: fmt.Errorf("kb: append message: conversation %q: %w", m.ConvID, ErrNotFound)}, nil
+	}
+	if err != nil {
+		return appendRes{}, s.wrapErr("append message", err)
+	}
+	m.Seq = seq
+	if _, err := insert.ExecContext(ctx, m.ConvID, m.Seq, m.ClientID, m.Sender, m.AgentID, m.Type, m.Text,
+		nullJSON(m.Payload), m.Intent, m.Confidence, nullJSON(m.Entities), ms(m.CreatedAt)); err != nil {
+		return appendRes{}, s.wrapErr("append message", err)
+	}
+	return appendRes{m: m}, nil
+}
+
+func isConstraint(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+}
