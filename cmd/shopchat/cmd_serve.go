@@ -38,6 +38,8 @@ type chatConfig struct {
 	MaxConnsPerIP  int      `mapstructure:"max_conns_per_ip"`
 	TrustProxy     bool     `mapstructure:"trust_proxy"`
 	ShopURL        string   `mapstructure:"shop_url"`
+	// RecommenderAPIKeys enable GET /api/v1/recommendations for callers with one of these keys.
+	RecommenderAPIKeys []string `mapstructure:"recommender_api_keys"`
 }
 
 func setChatDefaults(v *viper.Viper) {
@@ -50,6 +52,7 @@ func setChatDefaults(v *viper.Viper) {
 	v.SetDefault("chat.max_conns_per_ip", 256)
 	v.SetDefault("chat.trust_proxy", false)
 	v.SetDefault("chat.shop_url", "https://shop.example")
+	v.SetDefault("chat.recommender_api_keys", []string{})
 }
 
 func newServeCmd() *cobra.Command {
