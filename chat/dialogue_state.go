@@ -43,8 +43,8 @@ type dialogueState struct {
 type form struct {
 	Intent string `json:"intent"` // what to answer once complete
 	Asked  string `json:"asked"`  // askOrder, askVerify, askProduct
-	Tries  int    `json:"tries"` // times the current question was asked
-	Fails  int    `json:"fails"` // failed verifications
+	Tries  int    `json:"tries"`  // times the current question was asked
+	Fails  int    `json:"fails"`  // failed verifications
 }
 
 // pending is a question the bot asked with buttons.

@@ -50,8 +50,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// newRegistry returns a registry with the Go runtime and process collectors.
-func newRegistry() *prometheus.Registry {
+// NewRegistry returns a Prometheus registry with the Go runtime and process collectors, for
+// Config.Registry and DialogueConfig.Registry.
+func NewRegistry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
