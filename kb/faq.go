@@ -21,6 +21,38 @@ JOIN faqs f ON f.id = r.rowid
 WHERE f.enabled = 1 AND (? = '' OR f.locale = ? OR f.locale = ?)
 ORDER BY r.rank LIMIT ?`
 
+// commonTerm is the number of FAQs from which on a word counts as common: the any-word stages leave
+// common words out when rarer ones are present, so that FTS5 ranks a few hundred FAQs rather than
+// thousands. Common words weigh little in BM25 (their IDF is low) and still count in the first stage.
+const commonTerm = 128
+
+// rareTerms returns the terms found in fewer than commonTerm FAQs, or the least common one when all
+// are common. Terms found nowhere are dropped.
+func (s *Store) rareTerms(ctx context.Context, terms []string) ([]string, error) {
+	var rare []string
+	best, bestDF := "", commonTerm+1
+	for _, t := range terms {
+		var df int
+		if err := s.stmts.faqTermDF.QueryRowContext(ctx, t, commonTerm).Scan(&df); err != nil {
+			return nil, s.wrapErr("search faq", err)
+		}
+		switch {
+		case df == 0:
+		case df < commonTerm:
+			rare = append(rare, t)
+		case df < bestDF || best == "":
+			best, bestDF = t, df
+		}
+	}
+	if len(rare) == 0 && best != "" {
+		rare = []string{best}
+	}
+	if len(rare) == 0 {
+		rare = terms
+	}
+	return rare, nil
+}
+
 // MaxSearchQuery is the longest search text considered, in bytes; the rest is ignored.
 const MaxSearchQuery = 1024
 
@@ -79,9 +111,19 @@ func (s *Store) SearchFAQ(ctx context.Context, query, locale string, limit int) 
 	terms := strings.Split(match, " OR ")
 	stages := []string{strings.Join(terms, " AND ")}
 	if len(terms) >= 2 {
-		stages = append(stages, "{question variants tags} : ("+match+")", match)
+		stages = append(stages, "") // filled in only when the first stage finds nothing
 	}
-	for _, q := range stages {
+	for i := 0; i < len(stages); i++ {
+		q := stages[i]
+		if q == "" {
+			rare, err := s.rareTerms(ctx, terms)
+			if err != nil {
+				return nil, err
+			}
+			any := strings.Join(rare, " OR ")
+			stages = append(stages[:i], "{question variants tags} : ("+any+")", any)
+			q = stages[i]
+		}
 		rows, err := s.stmts.faqSearch.QueryContext(ctx, q, 4*limit+20, locale, locale, lang, limit)
 		if err != nil {
 			return nil, s.wrapErr("search faq", err)

@@ -175,3 +175,32 @@ func TestAppendConcurrentGapFree(t *testing.T) {
 		t.Fatalf("stored %d messages, want %d", total, writers*per)
 	}
 }
+
+// Appends racing with Close either succeed or fail with ErrClosed; none hangs.
+func TestAppendDuringClose(t *testing.T) {
+	ctx := context.Background()
+	s, err := kb.Open(ctx, kb.Config{Path: filepath.Join(t.TempDir(), "kb.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.CreateConversation(ctx, kb.Conversation{})
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				_, _, err := s.AppendMessage(ctx, kb.Message{ConvID: c.ID, Sender: kb.SenderBot, Text: "x"})
+				if errors.Is(err, kb.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	s.Close()
+	wg.Wait()
+}
