@@ -436,7 +436,16 @@ func TestConsoleLoginRefusals(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		anon.do("POST", "/console/api/login", map[string]string{"email": "bo@shop.example", "password": "wrong password"}, nil)
 	}
+	form, err := http.Post(e.srv.URL+"/console/api/login", "application/x-www-form-urlencoded", strings.NewReader("email=ana%40shop.example&password=correct+horse+battery"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Body.Close()
+	if form.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("form login: %d", form.StatusCode)
+	}
 	req, _ := http.NewRequest("POST", e.srv.URL+"/console/api/login", strings.NewReader(`{"email":"bo@shop.example","password":"correct horse battery"}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
