@@ -785,3 +785,41 @@ func TestConsoleServesUI(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestRoutesBySkill(t *testing.T) {
+	e := newEnv(t, EngineConfig{ManualOnly: true})
+	ctx := context.Background()
+	if _, err := e.engine.SetAgent(ctx, AgentInfo{ID: "r", Name: "R", Status: AgentAway, Skills: []string{"returns"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ conv, hint, want string }{
+		{"s1", "returns", "returns"}, // an away agent has the skill
+		{"s2", "payments", ""},       // nobody has it: general queue
+		{"s3", "general", ""},
+		{"s4", "", ""},
+	} {
+		e.conversation(tc.conv, "", "help", "talk_to_human", 0.9)
+		if err := e.svc.Request(ctx, chat.HandoffRequest{ConvID: tc.conv, Skill: tc.hint}); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := e.engine.Get(ctx, tc.conv)
+		if h.State != StateQueued || h.Skill != tc.want {
+			t.Fatalf("%s: %+v, want skill %q", tc.conv, h, tc.want)
+		}
+	}
+	// asking again while queued changes nothing and is not an error
+	if err := e.svc.Request(ctx, chat.HandoffRequest{ConvID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	// everyone offline: the bot keeps the customer
+	if _, err := e.engine.SetAgentStatus(ctx, "r", AgentOffline); err != nil {
+		t.Fatal(err)
+	}
+	e.conversation("s5", "", "help", "talk_to_human", 0.9)
+	if err := e.svc.Request(ctx, chat.HandoffRequest{ConvID: "s5"}); err != chat.ErrNoAgents {
+		t.Fatalf("%v", err)
+	}
+	if h, _ := e.engine.Get(ctx, "s5"); h.State != StateBot {
+		t.Fatalf("%+v", h)
+	}
+}
