@@ -9,13 +9,20 @@ import (
 	"testing"
 )
 
-// runCLI runs the shopchat command line in-process and returns its standard output.
+// runCLI runs the shopchat command line in-process and returns its output.
 func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return runCLIStdin(t, "", args...)
+}
+
+// runCLIStdin runs the shopchat command line in-process with stdin as its standard input.
+func runCLIStdin(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
 	root := newRootCmd()
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
+	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	return out.String(), err
