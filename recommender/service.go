@@ -364,13 +364,22 @@ func (s *Service) rank(st *state, q Query, history []string, exclude map[string]
 		switch {
 		case q.SimilarTo != "":
 			reason = ReasonSimilar
-			if i, ok := m.itemIdx[q.SimilarTo]; ok && m.nbrStart[i+1] > m.nbrStart[i] {
+			if i, ok := m.itemIdx[q.SimilarTo]; ok {
 				m.accumulate(scores, i, 1)
-				seeded = true
-			} else {
-				p := st.products[st.bySKU[q.SimilarTo]]
-				featSeed = &p // no interactions: neighbours from its features
+				var mx float32
+				for k := m.nbrStart[i]; k < m.nbrStart[i+1]; k++ {
+					mx = max(mx, m.nbrW[k])
+				}
+				if mx > 0 { // normalise the co-purchase signal to [0, 1]
+					for j := range scores {
+						scores[j] = max(0, scores[j]) / mx
+					}
+				} else {
+					clear(scores)
+				}
 			}
+			p := st.products[st.bySKU[q.SimilarTo]]
+			featSeed = &p // blended with the features: same category, similar price
 		case q.CustomerID != "" || len(q.SessionItems) > 0:
 			reason = ReasonPersonal
 			boost := float32(1 + m.meta.Config.RecencyBoost)
@@ -420,7 +429,13 @@ func (s *Service) rank(st *state, q Query, history []string, exclude map[string]
 		r := reason
 		switch {
 		case featSeed != nil:
-			sc = featureSimilarity(featSeed, p) + popW*st.pop[i]
+			// similar: co-interaction weight (0..1, none for a product without interactions), then
+			// features (0..1), then popularity
+			var co float32
+			if j := st.modelOf[i]; j >= 0 && scores != nil {
+				co = scores[j]
+			}
+			sc = 0.6*co + 0.4*featureSimilarity(featSeed, p)/1.5 + popW*st.pop[i]
 		case reason != ReasonPopular:
 			if j := st.modelOf[i]; j >= 0 {
 				sc = scores[j]

@@ -276,3 +276,42 @@ func TestFallbackAndSwapUnderLoad(t *testing.T) {
 		t.Fatalf("after swap: %v %v", items, err)
 	}
 }
+
+// TestSimilarColdProduct: a product nobody interacted with gets neighbours from its features (same
+// category, close price).
+func TestSimilarColdProduct(t *testing.T) {
+	ctx := context.Background()
+	d := openDemo(t)
+	cold := ""
+	for sku, p := range d.prod {
+		i, ok := d.model.itemIdx[sku]
+		if p.Active && (!ok || d.model.nbrStart[i] == d.model.nbrStart[i+1]) {
+			cold = sku
+			break
+		}
+	}
+	if cold == "" {
+		// Every demo product has interactions: make one up by serving a model that lacks it.
+		for sku := range d.prod {
+			cold = sku
+			break
+		}
+		m2 := *d.model
+		m2.itemIdx = map[string]int32{}
+		for k, v := range d.model.itemIdx {
+			if k != cold {
+				m2.itemIdx[k] = v
+			}
+		}
+		d.svc.Swap(&m2)
+	}
+	items, err := d.svc.Recommend(ctx, Query{SimilarTo: cold, K: 3, InStockOnly: true})
+	if err != nil || len(items) == 0 {
+		t.Fatalf("%v %v", items, err)
+	}
+	for _, it := range items {
+		if it.Category != d.prod[cold].Category || it.Reason != ReasonSimilar {
+			t.Errorf("cold %s (%s): got %+v", cold, d.prod[cold].Category, it)
+		}
+	}
+}
