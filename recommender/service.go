@@ -320,8 +320,8 @@ func (s *Service) recheckStock(ctx context.Context, st *state, q Query, items []
 }
 
 // passes reports whether catalogue product i may be returned for q.
-func passes(p *kb.Product, q *Query, exclude map[string]bool) bool {
-	if !p.Active || exclude[p.SKU] {
+func passes(p *kb.Product, q *Query) bool {
+	if !p.Active {
 		return false
 	}
 	if q.InStockOnly && p.Stock <= 0 {
@@ -415,14 +415,21 @@ func (s *Service) rank(st *state, q Query, history []string, exclude map[string]
 		p := st.products[st.bySKU[q.SimilarTo]]
 		featSeed = &p
 	}
-	h := topK{k: q.K}
+	// exclusions by catalogue index: a map lookup per product would dominate the loop below
+	excluded := make(map[int32]bool, len(exclude))
+	for sku := range exclude {
+		if i, ok := st.bySKU[sku]; ok {
+			excluded[i] = true
+		}
+	}
+	h := topK{k: q.K, h: make([]scored, 0, q.K)}
 	popW := float32(0.1)
 	if m != nil && m.meta.Config.PopularityWeight > 0 {
 		popW = float32(m.meta.Config.PopularityWeight)
 	}
 	for i := range st.products {
 		p := &st.products[i]
-		if !passes(p, &q, exclude) {
+		if !passes(p, &q) || (len(excluded) > 0 && excluded[int32(i)]) {
 			continue
 		}
 		var sc float32
