@@ -10,6 +10,7 @@ require (
 	github.com/sugarme/gotch v0.9.1
 	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/sys v0.29.0
+	golang.org/x/text v0.28.0
 )
 
 require (
@@ -22,7 +23,6 @@ require (
 	github.com/spf13/afero v1.15.0 // indirect
 	github.com/spf13/cast v1.10.0 // indirect
 	github.com/subosito/gotenv v1.6.0 // indirect
-	golang.org/x/text v0.28.0 // indirect
 )
 
 // The build adapts gotch to the installed libtorch (scripts/adapt-gotch.sh, run by make).
