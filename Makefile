@@ -42,3 +42,11 @@ bench: build
 
 clean:
 	rm -rf bin .build
+
+# Recommender figures of docs/BENCHMARKS.md: train on ml-100k with 3 seeds, evaluate with the
+# leave-one-out protocol next to the popularity and item-kNN baselines, then the serving benchmark.
+SHARED ?= ../shared
+.PHONY: bench-recommender
+bench-recommender: build
+	bin/shopchat recommender bench --data $(SHARED)/data/ml-100k/loo --seeds 1,2,3 --report bench-recommender.json
+	$(GO) test -run '^$$' -bench Recommend10k -benchtime 20000x ./recommender/

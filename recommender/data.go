@@ -185,7 +185,6 @@ func parseCSV(r io.Reader, opt ParseOptions) ([]Interaction, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -198,6 +197,7 @@ func parseCSV(r io.Reader, opt ParseOptions) ([]Interaction, error) {
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0) // valid only after a successful Read
 		rows++
 		if opt.Progress != nil && rows%100000 == 0 {
 			opt.Progress(rows)

@@ -43,8 +43,8 @@ type UserScorer interface {
 }
 
 // EvaluateLOO ranks each case's held-out item among its negatives and returns HR@10 and NDCG@10. A
-// negative that scores the same as the held-out item ranks above it (ties count against the model), and an
-// item the scorer does not know scores -Inf. It is safe for concurrent use if the scorer is.
+// negative that scores the same as the held-out item ranks above it (ties count against the model), a
+// negative the scorer does not know scores -Inf, and an unscored held-out item is a miss. It is safe for concurrent use if the scorer is.
 func EvaluateLOO(cases []LOOCase, s Scorer) Metrics {
 	const k = 10
 	var m Metrics
@@ -54,9 +54,9 @@ func EvaluateLOO(cases []LOOCase, s Scorer) Metrics {
 			score = us.ScoresFor(c.User)
 		}
 		pos, ok := score(c.Item)
-		if !ok {
-			pos = math.Inf(-1)
+		if !ok { // an unscored held-out item is a miss
 			m.Missed++
+			continue
 		}
 		rank := 0
 		for _, n := range c.Negatives {

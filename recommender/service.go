@@ -83,6 +83,7 @@ type state struct {
 	cats     map[string]string // lower-case -> as stored
 	modelOf  []int32           // catalogue index -> model item, -1 = unknown to the model
 	pop      []float32         // catalogue index -> popularity in [0, 1]
+	logPrice []float32         // catalogue index -> ln(price), 0 when unknown
 	loaded   time.Time
 }
 
@@ -146,8 +147,11 @@ func (s *Service) rebuild(ctx context.Context) error {
 	m := s.model.Load()
 	st := &state{model: m, products: products, bySKU: make(map[string]int32, len(products)),
 		cats: map[string]string{}, modelOf: make([]int32, len(products)), pop: make([]float32, len(products)),
-		loaded: s.cfg.Now()}
+		loaded: s.cfg.Now(), logPrice: make([]float32, len(products))}
 	for i, p := range products {
+		if p.Price > 0 {
+			st.logPrice[i] = float32(math.Log(p.Price))
+		}
 		st.bySKU[p.SKU] = int32(i)
 		if p.Category != "" {
 			st.cats[strings.ToLower(p.Category)] = p.Category
@@ -320,8 +324,8 @@ func (s *Service) recheckStock(ctx context.Context, st *state, q Query, items []
 }
 
 // passes reports whether catalogue product i may be returned for q.
-func passes(p *kb.Product, q *Query, exclude map[string]bool) bool {
-	if !p.Active || exclude[p.SKU] {
+func passes(p *kb.Product, q *Query) bool {
+	if !p.Active {
 		return false
 	}
 	if q.InStockOnly && p.Stock <= 0 {
@@ -364,13 +368,22 @@ func (s *Service) rank(st *state, q Query, history []string, exclude map[string]
 		switch {
 		case q.SimilarTo != "":
 			reason = ReasonSimilar
-			if i, ok := m.itemIdx[q.SimilarTo]; ok && m.nbrStart[i+1] > m.nbrStart[i] {
+			if i, ok := m.itemIdx[q.SimilarTo]; ok {
 				m.accumulate(scores, i, 1)
-				seeded = true
-			} else {
-				p := st.products[st.bySKU[q.SimilarTo]]
-				featSeed = &p // no interactions: neighbours from its features
+				var mx float32
+				for k := m.nbrStart[i]; k < m.nbrStart[i+1]; k++ {
+					mx = max(mx, m.nbrW[k])
+				}
+				if mx > 0 { // normalise the co-purchase signal to [0, 1]
+					for j := range scores {
+						scores[j] = max(0, scores[j]) / mx
+					}
+				} else {
+					clear(scores)
+				}
 			}
+			p := st.products[st.bySKU[q.SimilarTo]]
+			featSeed = &p // blended with the features: same category, similar price
 		case q.CustomerID != "" || len(q.SessionItems) > 0:
 			reason = ReasonPersonal
 			boost := float32(1 + m.meta.Config.RecencyBoost)
@@ -406,21 +419,38 @@ func (s *Service) rank(st *state, q Query, history []string, exclude map[string]
 		p := st.products[st.bySKU[q.SimilarTo]]
 		featSeed = &p
 	}
-	h := topK{k: q.K}
+	// exclusions by catalogue index: a map lookup per product would dominate the loop below
+	excluded := make(map[int32]bool, len(exclude))
+	for sku := range exclude {
+		if i, ok := st.bySKU[sku]; ok {
+			excluded[i] = true
+		}
+	}
+	h := topK{k: q.K, h: make([]scored, 0, q.K)}
+	var seedLog float32
+	if featSeed != nil && featSeed.Price > 0 {
+		seedLog = float32(math.Log(featSeed.Price))
+	}
 	popW := float32(0.1)
 	if m != nil && m.meta.Config.PopularityWeight > 0 {
 		popW = float32(m.meta.Config.PopularityWeight)
 	}
 	for i := range st.products {
 		p := &st.products[i]
-		if !passes(p, &q, exclude) {
+		if !passes(p, &q) || (len(excluded) > 0 && excluded[int32(i)]) {
 			continue
 		}
 		var sc float32
 		r := reason
 		switch {
 		case featSeed != nil:
-			sc = featureSimilarity(featSeed, p) + popW*st.pop[i]
+			// similar: co-interaction weight (0..1, none for a product without interactions), then
+			// features (0..1), then popularity
+			var co float32
+			if j := st.modelOf[i]; j >= 0 && scores != nil {
+				co = scores[j]
+			}
+			sc = 0.6*co + 0.4*featureSimilarity(featSeed, p, seedLog, st.logPrice[i])/1.5 + popW*st.pop[i]
 		case reason != ReasonPopular:
 			if j := st.modelOf[i]; j >= 0 {
 				sc = scores[j]
@@ -447,17 +477,22 @@ func (s *Service) rank(st *state, q Query, history []string, exclude map[string]
 	return items
 }
 
-// featureSimilarity compares two products by their features: same category, then closeness of price
-// bands. It is what a product without interactions gets its neighbours from.
-func featureSimilarity(a, b *kb.Product) float32 {
+// featureSimilarity compares two products by their features: same category (1), then closeness of
+// prices on a log scale (0.5 for the same price, 0 at a factor of e or more). It is what a product without
+// interactions gets its neighbours from. la and lb are the logs of the prices (0 = unknown).
+func featureSimilarity(a, b *kb.Product, la, lb float32) float32 {
 	var s float32
 	if a.Category != "" && a.Category == b.Category {
 		s += 1
 	}
-	if a.Price > 0 && b.Price > 0 {
-		// relative price distance on a log scale: 1 for the same price, 0 at a factor of e
-		d := math.Abs(math.Log(a.Price / b.Price))
-		s += float32(math.Max(0, 1-d)) * 0.5
+	if la != 0 && lb != 0 {
+		d := la - lb
+		if d < 0 {
+			d = -d
+		}
+		if d < 1 {
+			s += (1 - d) * 0.5
+		}
 	}
 	return s
 }

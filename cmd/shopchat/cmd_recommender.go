@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -330,4 +332,24 @@ func runRecommenderBench(cmd *cobra.Command, args []string) error {
 		"item_knn":   recommender.EvaluateLOO(cases, recommender.ItemKNNScorer(train)),
 	}
 	return writeReport(cmd.OutOrStdout(), reportPath, rep)
+}
+
+// recommenderService is the serve wiring: it loads the model at dir and builds the one Service shared by
+// the chat and HTTP (mount svc.Handler() at /api/v1/recommendations). A missing or invalid model is
+// logged and served in fallback mode (popularity from the store) rather than failing the server.
+func recommenderService(store *kb.Store, dir string, apiKeys []string, log *slog.Logger) (*recommender.Service, error) {
+	m, err := recommender.Load(dir)
+	if err != nil {
+		log.Warn("recommender: no usable model; serving popular products until one is trained", "dir", dir, "err", err)
+		m = nil
+	}
+	return recommender.NewService(recommender.ServiceConfig{Store: store, Model: m, APIKeys: apiKeys, Logger: log})
+}
+
+// ensureDemoRecommender trains the demo shop's model into dir when dir holds none (serve --demo).
+func ensureDemoRecommender(ctx context.Context, store *kb.Store, dir string, log *slog.Logger) error {
+	if _, err := recommender.Load(dir); err == nil {
+		return nil
+	}
+	return recommender.TrainFromKB(ctx, store, dir, 1, log)
 }
