@@ -216,6 +216,7 @@ func (d *Dialogue) Reply(ctx context.Context, t Turn, out Outbound) error {
 		customerID = conv.CustomerID
 	}
 	t.CustomerID = customerID
+	before := st.significant()
 	tc := &turnCtx{t: t, st: st, locale: locale}
 	if customerID != "" {
 		if c, err := d.cfg.Knowledge.Customer(ctx, customerID); err == nil {
@@ -249,6 +250,12 @@ func (d *Dialogue) Reply(ctx context.Context, t Turn, out Outbound) error {
 		if r.intent != "" {
 			d.intents.WithLabelValues(r.intent).Inc()
 		}
+	}
+	// A turn that changed nothing but the bookkeeping (most answers) is not saved: answering it again
+	// after a crash gives the same answers, which the store deduplicates by their ClientID. This
+	// saves a write per message.
+	if st.significant() == before {
+		return nil
 	}
 	b, err := st.encode()
 	if err != nil {
