@@ -73,7 +73,9 @@ type DialogueConfig struct {
 	Confident float64
 	// Plausible is the confidence from which the top two intents are offered as a choice (default 0.25).
 	Plausible float64
-	// FAQMinScore is the FAQ search score from which an FAQ answers an unsure message (default 0.3).
+	// FAQMinScore is the FAQ search score (kb's negated BM25) from which an FAQ answers an unsure
+	// message (default 6.5: on the demo shop, exact questions score 6.5–12 and unrelated best hits
+	// 4–6).
 	FAQMinScore float64
 	// MaxFormTries is how many times a form re-asks before offering a person (default 3).
 	MaxFormTries int
@@ -121,7 +123,7 @@ func NewDialogue(cfg DialogueConfig) (*Dialogue, error) {
 		cfg.Plausible = 0.25
 	}
 	if cfg.FAQMinScore <= 0 {
-		cfg.FAQMinScore = 0.3
+		cfg.FAQMinScore = 6.5
 	}
 	if cfg.MaxFormTries <= 0 {
 		cfg.MaxFormTries = 3
