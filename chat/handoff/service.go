@@ -44,10 +44,6 @@ type ServiceStore interface {
 // ServiceConfig configures a Service. Zero values get defaults; Engine, Store and Auth are required.
 type ServiceConfig struct {
 	Engine *Engine
-	// Dispatcher, when set, makes the handoff decisions instead of Engine (for example the cluster-wide
-	// dispatcher of package cluster); its events reach the Service through Observe. Engine may then be
-	// nil.
-	Dispatcher ObservableDispatcher
 	Store  ServiceStore
 	Auth   *Auth
 	// Bus carries the conversations' messages and typing to the console (optional: without it the
@@ -73,6 +69,11 @@ type ServiceConfig struct {
 	AllowedOrigins []string
 	// PositionInterval bounds how often queue positions are pushed to waiting customers (default 1s).
 	PositionInterval time.Duration
+
+	// Dispatcher, when set, makes the handoff decisions instead of Engine (for example the cluster-wide
+	// dispatcher of package cluster); its events reach the Service through Observe. Engine may then be
+	// nil.
+	Dispatcher ObservableDispatcher
 }
 
 // Service joins the engine to the chat server and the console: it implements chat.Handoff and
