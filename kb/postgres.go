@@ -31,6 +31,10 @@ type PGConfig struct {
 	MaxConns int32
 	// Logger receives the store's logs (default: discard).
 	Logger *slog.Logger
+	// LookupMaxFailures and LookupWindow limit failed order lookups per requester and per order number,
+	// counted across all nodes (defaults 5 and 15 minutes, as Config's).
+	LookupMaxFailures int
+	LookupWindow      time.Duration
 }
 
 // PGStore keeps conversations and messages in PostgreSQL so that several nodes can serve the same
@@ -40,6 +44,9 @@ type PGConfig struct {
 type PGStore struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
+
+	lookupMax    int
+	lookupWindow time.Duration
 }
 
 // OpenPostgres connects, applies the embedded migrations and returns the store.
@@ -71,7 +78,13 @@ func OpenPostgres(ctx context.Context, cfg PGConfig) (*PGStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kb: postgres connect: %w", err)
 	}
-	s := &PGStore{pool: pool, log: cfg.Logger}
+	if cfg.LookupMaxFailures <= 0 {
+		cfg.LookupMaxFailures = 5
+	}
+	if cfg.LookupWindow <= 0 {
+		cfg.LookupWindow = 15 * time.Minute
+	}
+	s := &PGStore{pool: pool, log: cfg.Logger, lookupMax: cfg.LookupMaxFailures, lookupWindow: cfg.LookupWindow}
 	if cfg.Schema != "" {
 		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+cfg.Schema); err != nil {
 			pool.Close()
