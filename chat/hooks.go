@@ -82,5 +82,5 @@ type Outbound interface {
 // noHandoff is the Handoff used when none is configured: nobody is ever available.
 type noHandoff struct{}
 
-func (noHandoff) Request(context.Context, HandoffRequest) error   { return ErrNoAgents }
-func (noHandoff) Active(context.Context, string) (bool, error) { return false, nil }
+func (noHandoff) Request(context.Context, HandoffRequest) error { return ErrNoAgents }
+func (noHandoff) Active(context.Context, string) (bool, error)  { return false, nil }

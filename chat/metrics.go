@@ -15,10 +15,7 @@ type metrics struct {
 	messagesIn     *prometheus.CounterVec
 	messagesOut    *prometheus.CounterVec
 	replyLatency   prometheus.Histogram
-	intents        *prometheus.CounterVec
-	fallbacks      *prometheus.CounterVec
 	errors         *prometheus.CounterVec
-	handoffs       *prometheus.CounterVec
 	replays        prometheus.Counter
 	duplicates     prometheus.Counter
 	disconnections *prometheus.CounterVec
@@ -39,14 +36,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "From a customer message's arrival to the bot's reply being stored and published.",
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
 		}),
-		intents: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shopchat_intents_total", Help: "Intents the bot answered."}, []string{"intent"}),
-		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shopchat_fallbacks_total", Help: "Fallbacks by stage (clarify, rephrase, human, faq)."}, []string{"stage"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopchat_errors_total", Help: "Error frames sent, by code."}, []string{"code"}),
-		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shopchat_handoff_requests_total", Help: "Handoff requests by reason and result."}, []string{"reason", "result"}),
 		replays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shopchat_replayed_messages_total", Help: "Messages sent from the store on resume or to fill a gap."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
@@ -54,13 +45,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		disconnections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopchat_disconnections_total", Help: "Connections closed, by reason."}, []string{"reason"}),
 	}
-	reg.MustRegister(m.connections, m.connsTotal, m.messagesIn, m.messagesOut, m.replyLatency, m.intents,
-		m.fallbacks, m.errors, m.handoffs, m.replays, m.duplicates, m.disconnections)
+	reg.MustRegister(m.connections, m.connsTotal, m.messagesIn, m.messagesOut, m.replyLatency,
+		m.errors, m.replays, m.duplicates, m.disconnections)
 	return m
 }
 
-// newRegistry returns a registry with the Go runtime and process collectors.
-func newRegistry() *prometheus.Registry {
+// NewRegistry returns a Prometheus registry with the Go runtime and process collectors, for
+// Config.Registry and DialogueConfig.Registry.
+func NewRegistry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r

@@ -176,7 +176,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxConnsPerIP = 256
 	}
 	if cfg.Registry == nil {
-		cfg.Registry = newRegistry()
+		cfg.Registry = NewRegistry()
 	}
 	origins := make(map[string]bool, len(cfg.AllowedOrigins))
 	for _, o := range cfg.AllowedOrigins {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -33,14 +34,18 @@ func (echoBot) Reply(ctx context.Context, t Turn, out Outbound) error {
 
 type testServer struct {
 	srv   *Server
-	store *memStore
+	store *kb.Store
 	url   string
 	base  string
 }
 
 func startChat(t *testing.T, mod func(*Config)) *testServer {
 	t.Helper()
-	st := newMemStore()
+	st, err := kb.Open(context.Background(), kb.Config{Path: filepath.Join(t.TempDir(), "chat.db"), Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	cfg := Config{Messages: st, Conversations: st, Bot: echoBot{}, Secret: []byte("0123456789abcdef0123"),
 		CustomerSecret: []byte("shop-secret"), AllowedOrigins: []string{"https://shop.example"}}
 	if mod != nil {
@@ -456,8 +461,8 @@ func TestSlowConsumerDroppedThenResumes(t *testing.T) {
 	// A raw TCP client that handshakes and then never reads.
 	c := ts.dial(t, nil)
 	conv, tok := c.hello("")
-	big := strings.Repeat("x", 60000)
-	for i := 0; i < 200; i++ {
+	big := strings.Repeat("x", 16000)
+	for i := 0; i < 600; i++ {
 		if _, err := ts.srv.Deliver(ctx, kb.Message{ConvID: conv, Sender: kb.SenderAgent, Text: big}); err != nil {
 			t.Fatal(err)
 		}
@@ -472,7 +477,7 @@ func TestSlowConsumerDroppedThenResumes(t *testing.T) {
 	c2 := ts.dial(t, nil)
 	c2.sendRaw(fmt.Sprintf(`{"v":1,"type":"resume","payload":{"token":%q,"last_seq":0}}`, tok))
 	c2.readType(TypeWelcome)
-	for want := int64(1); want <= 200; want++ {
+	for want := int64(1); want <= 600; want++ {
 		if m := c2.read(); m.Seq != want {
 			t.Fatalf("seq %d, want %d", m.Seq, want)
 		}

@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // Message appends are group-committed: concurrent AppendMessage calls queue their messages for the
 // writer goroutine, which stores up to Config.MaxBatch of them in one transaction (each under its own
-// SAVEPOINT, so one bad message does not fail the others) and answers every caller only after COMMIT
+// retry, so one bad message does not fail the others) and answers every caller only after COMMIT
 // returned. With synchronous=FULL (the default) a returned message is on disk.
 
 type appendReq struct {
@@ -42,6 +43,8 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, er
 	}
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(1e6)
 	req := &appendReq{ctx: ctx, m: m, done: make(chan appendRes, 1)}
+	s.appending.Add(1)
+	defer s.appending.Add(-1)
 	select {
 	case s.appendCh <- req:
 	case <-ctx.Done():
@@ -54,22 +57,45 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, er
 	return res.m, res.dup, res.err
 }
 
-// writerLoop batches queued appends into transactions until Close.
+// writerLoop batches queued appends into transactions until Close. A batch takes what is queued and,
+// while fewer requests are queued than AppendMessage calls are in flight, lingers up to appendLinger
+// for the rest: the callers that were just answered are about to send their next message, and waiting
+// a fraction of an fsync for them lets one commit carry them all.
 func (s *Store) writerLoop() {
 	defer s.writerWG.Done()
 	batch := make([]*appendReq, 0, s.cfg.MaxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case req := <-s.appendCh:
 			batch = append(batch[:0], req)
-		drain:
+			lingering := false
+		gather:
 			for len(batch) < s.cfg.MaxBatch {
 				select {
 				case r := <-s.appendCh:
 					batch = append(batch, r)
+					continue
 				default:
-					break drain
 				}
+				if int64(len(batch)) >= s.appending.Load() {
+					break
+				}
+				if !lingering {
+					lingering = true
+					linger.Reset(appendLinger)
+				}
+				select {
+				case r := <-s.appendCh:
+					batch = append(batch, r)
+				case <-linger.C:
+					lingering = false
+					break gather
+				}
+			}
+			if lingering && !linger.Stop() {
+				<-linger.C
 			}
 			s.commitBatch(batch)
 		case <-s.quit:
@@ -86,22 +112,37 @@ func (s *Store) writerLoop() {
 	}
 }
 
-// commitBatch stores a batch in one transaction and answers every request.
+// appendLinger is the longest a batch waits for more messages from callers in flight.
+const appendLinger = 2 * time.Millisecond
+
+// commitBatch stores a batch in one transaction and answers every request. When the transaction fails
+// after some messages were written, it is rolled back and each message is retried on its own, so one
+// bad message cannot fail the others.
 func (s *Store) commitBatch(batch []*appendReq) {
-	results := make([]appendRes, len(batch))
-	fail := func(err error) {
-		for i, req := range batch {
-			if results[i].err == nil {
-				results[i] = appendRes{err: err}
-			}
-			req.done <- results[i]
+	results, err := s.tryBatch(batch)
+	if err != nil && len(batch) > 1 {
+		for _, req := range batch {
+			s.commitBatch([]*appendReq{req})
 		}
+		return
 	}
+	for i, req := range batch {
+		if err != nil {
+			req.done <- appendRes{err: err}
+			continue
+		}
+		req.done <- results[i]
+	}
+}
+
+// tryBatch writes the batch in one transaction. Per-message outcomes that write nothing (duplicate,
+// unknown conversation, cancelled caller) are results; any other error fails the whole transaction.
+func (s *Store) tryBatch(batch []*appendReq) ([]appendRes, error) {
+	results := make([]appendRes, len(batch))
 	ctx := context.Background() // a caller's cancellation must not abort the others' transaction
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		fail(s.wrapErr("append message", err))
-		return
+		return nil, s.wrapErr("append message", err)
 	}
 	dedup, bump, insert := tx.Stmt(s.stmts.appendDedup), tx.Stmt(s.stmts.appendBump), tx.Stmt(s.stmts.appendInsert)
 	for i, req := range batch {
@@ -109,62 +150,45 @@ func (s *Store) commitBatch(batch []*appendReq) {
 			results[i] = appendRes{err: fmt.Errorf("kb: append message: %w", req.ctx.Err())}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT m"); err != nil {
+		res, fatal := s.appendOne(ctx, dedup, bump, insert, req.m)
+		if fatal != nil {
 			tx.Rollback()
-			fail(s.wrapErr("append message", err))
-			return
-		}
-		res := s.appendOne(ctx, dedup, bump, insert, req.m)
-		if res.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO m"); err != nil {
-				tx.Rollback()
-				fail(s.wrapErr("append message", err))
-				return
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE m"); err != nil {
-			tx.Rollback()
-			fail(s.wrapErr("append message", err))
-			return
+			return nil, fatal
 		}
 		results[i] = res
 	}
 	if err := tx.Commit(); err != nil {
-		for i := range results {
-			if results[i].err == nil {
-				results[i] = appendRes{err: s.wrapErr("append message: commit", err)}
-			}
-		}
+		return nil, s.wrapErr("append message: commit", err)
 	}
-	for i, req := range batch {
-		req.done <- results[i]
-	}
+	return results, nil
 }
 
-func (s *Store) appendOne(ctx context.Context, dedup, bump, insert *sql.Stmt, m Message) appendRes {
+// appendOne writes one message. A returned res.err wrote nothing; a fatal error may have written part
+// of it and fails the transaction.
+func (s *Store) appendOne(ctx context.Context, dedup, bump, insert *sql.Stmt, m Message) (res appendRes, fatal error) {
 	if m.ClientID != "" {
 		stored, err := scanMessage(dedup.QueryRowContext(ctx, m.ConvID, m.Sender, m.ClientID))
 		switch {
 		case err == nil:
-			return appendRes{m: stored, dup: true}
+			return appendRes{m: stored, dup: true}, nil
 		case !errors.Is(err, sql.ErrNoRows):
-			return appendRes{err: s.wrapErr("append message", err)}
+			return appendRes{}, s.wrapErr("append message", err)
 		}
 	}
 	var seq int64
 	err := bump.QueryRowContext(ctx, ms(m.CreatedAt), m.ConvID).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return appendRes{err: fmt.Errorf("kb: append message: conversation %q: %w", m.ConvID, ErrNotFound)}
+		return appendRes{err: fmt.Errorf("kb: append message: conversation %q: %w", m.ConvID, ErrNotFound)}, nil
 	}
 	if err != nil {
-		return appendRes{err: s.wrapErr("append message", err)}
+		return appendRes{}, s.wrapErr("append message", err)
 	}
 	m.Seq = seq
 	if _, err := insert.ExecContext(ctx, m.ConvID, m.Seq, m.ClientID, m.Sender, m.AgentID, m.Type, m.Text,
 		nullJSON(m.Payload), m.Intent, m.Confidence, nullJSON(m.Entities), ms(m.CreatedAt)); err != nil {
-		return appendRes{err: s.wrapErr("append message", err)}
+		return appendRes{}, s.wrapErr("append message", err)
 	}
-	return appendRes{m: m}
+	return appendRes{m: m}, nil
 }
 
 func isConstraint(err error) bool {

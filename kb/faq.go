@@ -6,14 +6,20 @@ import (
 	"unicode"
 )
 
-// FAQ search: the query is cut into words, stop words are dropped, and the remaining words are ORed as
-// FTS5 prefix-free phrase tokens, so that no FTS5 syntax from the shopper's text ever reaches the
-// query parser. Ranking is FTS5's bm25() with the question weighted over its variants, the answer and
-// the tags.
-const faqSearchSQL = `SELECT f.id, f.key, f.question, f.answer, -bm25(faqs_fts, 6.0, 4.0, 1.0, 2.0) AS score
-FROM faqs_fts JOIN faqs f ON f.id = faqs_fts.rowid
-WHERE faqs_fts MATCH ? AND f.enabled = 1 AND (? = '' OR f.locale = ? OR f.locale = ?)
-ORDER BY bm25(faqs_fts, 6.0, 4.0, 1.0, 2.0) LIMIT ?`
+// FAQ search: the query is cut into words, stop words are dropped, and the remaining words become
+// quoted FTS5 tokens, so that no FTS5 syntax from the shopper's text ever reaches the query parser.
+// Ranking is FTS5's rank: bm25() with the question weighted over its variants, the tags and the
+// answer. Matching goes in stages and stops at the first that finds anything: FAQs containing every
+// query word (at most 8 are used); then FAQs whose question, variants or tags contain any of them; then FAQs containing
+// any of them anywhere. A document's BM25 score is the same in every stage (it depends only on the
+// words it contains), so scores stay comparable; the stages keep the set FTS5 must rank small, which is
+// what makes search over thousands of FAQs fast. Locale and enabled are checked on the best
+// 4×limit+20 matches.
+const faqSearchSQL = `SELECT f.id, f.key, f.question, f.answer, -r.rank
+FROM (SELECT rowid, rank FROM faqs_fts WHERE faqs_fts MATCH ? ORDER BY rank LIMIT ?) r
+JOIN faqs f ON f.id = r.rowid
+WHERE f.enabled = 1 AND (? = '' OR f.locale = ? OR f.locale = ?)
+ORDER BY r.rank LIMIT ?`
 
 // MaxSearchQuery is the longest search text considered, in bytes; the rest is ignored.
 const MaxSearchQuery = 1024
@@ -52,14 +58,15 @@ func ftsQuery(text string, maxTerms int) string {
 	return strings.Join(terms, " OR ")
 }
 
-// SearchFAQ returns up to limit (default 5) enabled FAQs of the locale (its language, "en" for
-// "en-GB"; any locale when empty) ranked by BM25 over questions, variants, answers and tags; Score is
-// higher for better matches. No words left after dropping stop words gives no hits.
+// SearchFAQ returns up to limit (default 5) enabled FAQs of the locale (the exact locale or its
+// language: "en-GB" finds "en-GB" and "en" FAQs; any locale when empty) ranked by BM25 over questions,
+// variants, answers and tags (see the stages above); Score (the negated FTS5 bm25) is higher
+// for better matches. No words left after dropping stop words gives no hits.
 func (s *Store) SearchFAQ(ctx context.Context, query, locale string, limit int) ([]FAQHit, error) {
 	if limit <= 0 {
 		limit = 5
 	}
-	match := ftsQuery(query, 32)
+	match := ftsQuery(query, 8)
 	if match == "" {
 		return nil, nil
 	}
@@ -67,18 +74,36 @@ func (s *Store) SearchFAQ(ctx context.Context, query, locale string, limit int) 
 	if i := strings.IndexAny(lang, "-_"); i > 0 {
 		lang = lang[:i]
 	}
-	rows, err := s.stmts.faqSearch.QueryContext(ctx, match, locale, locale, lang, limit)
-	if err != nil {
-		return nil, s.wrapErr("search faq", err)
-	}
-	defer rows.Close()
 	var out []FAQHit
-	for rows.Next() {
-		var h FAQHit
-		if err := rows.Scan(&h.ID, &h.Key, &h.Question, &h.Answer, &h.Score); err != nil {
+	seen := map[int64]bool{}
+	terms := strings.Split(match, " OR ")
+	stages := []string{strings.Join(terms, " AND ")}
+	if len(terms) >= 2 {
+		stages = append(stages, "{question variants tags} : ("+match+")", match)
+	}
+	for _, q := range stages {
+		rows, err := s.stmts.faqSearch.QueryContext(ctx, q, 4*limit+20, locale, locale, lang, limit)
+		if err != nil {
 			return nil, s.wrapErr("search faq", err)
 		}
-		out = append(out, h)
+		for rows.Next() {
+			var h FAQHit
+			if err := rows.Scan(&h.ID, &h.Key, &h.Question, &h.Answer, &h.Score); err != nil {
+				rows.Close()
+				return nil, s.wrapErr("search faq", err)
+			}
+			if !seen[h.ID] && len(out) < limit {
+				seen[h.ID] = true
+				out = append(out, h)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.wrapErr("search faq", err)
+		}
+		if len(out) > 0 {
+			break
+		}
 	}
-	return out, s.wrapErr("search faq", rows.Err())
+	return out, nil
 }

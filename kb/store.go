@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -57,6 +58,7 @@ type Store struct {
 	path string
 
 	appendCh  chan *appendReq
+	appending atomic.Int64 // AppendMessage calls in flight
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
 	closeOnce sync.Once

@@ -21,6 +21,12 @@ type Query struct {
 	InStockOnly  bool
 	Exclude      []string // SKUs never to return (purchased, already shown, explicit)
 	K            int
+
+	// ConversationID, when set, excludes the products already shown in that conversation and records
+	// the result as impressions there (source Source, default the reason), unless NoRecord.
+	ConversationID string
+	Source         string
+	NoRecord       bool
 }
 
 // Item is one recommended product.
@@ -28,4 +34,11 @@ type Item struct {
 	SKU    string  `json:"sku"`
 	Score  float64 `json:"score"`
 	Reason string  `json:"reason"`
+
+	// Product details from the catalogue snapshot, for display.
+	Name     string  `json:"name,omitempty"`
+	Category string  `json:"category,omitempty"`
+	Price    float64 `json:"price,omitempty"`
+	Currency string  `json:"currency,omitempty"`
+	InStock  bool    `json:"in_stock"`
 }

@@ -7,6 +7,8 @@ log() { printf 'deps: %s\n' "$*" >&2; }
 # Debian packages: libtorch (the neural networks), OpenBLAS built for OpenMP (libtorch's default
 # reference BLAS is ~20x slower), a C++ compiler for cgo, SQLite headers.
 pkgs=(libtorch-dev libopenblas0-openmp g++ make pkg-config libsqlite3-dev ca-certificates git)
+# Headless Chromium for the chat widget's browser tests (web/widget_test.go).
+pkgs+=(chromium)
 pkgs+=(${SHOPCHAT_EXTRA_PKGS:-})
 missing=()
 for p in "${pkgs[@]}"; do

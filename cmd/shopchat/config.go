@@ -18,10 +18,11 @@ import (
 // names joined with dots; the environment variable is SHOPCHAT_ + the key in upper case with dots as
 // underscores (log.format -> SHOPCHAT_LOG_FORMAT).
 type config struct {
-	Addr    string    `mapstructure:"addr"`
-	DataDir string    `mapstructure:"data_dir"`
-	DB      string    `mapstructure:"db"`
-	Log     logConfig `mapstructure:"log"`
+	Addr    string     `mapstructure:"addr"`
+	DataDir string     `mapstructure:"data_dir"`
+	DB      string     `mapstructure:"db"`
+	Log     logConfig  `mapstructure:"log"`
+	Chat    chatConfig `mapstructure:"chat"`
 	Models  struct {
 		Intent      string `mapstructure:"intent"`
 		Recommender string `mapstructure:"recommender"`
@@ -41,6 +42,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("log.format", "text")
 	v.SetDefault("models.intent", "")
 	v.SetDefault("models.recommender", "")
+	setChatDefaults(v)
 }
 
 func addGlobalFlags(root *cobra.Command) {
@@ -58,6 +60,9 @@ var flagKeys = map[string]string{
 	"data-dir":          "data_dir",
 	"intent-model":      "models.intent",
 	"recommender-model": "models.recommender",
+	"allowed-origin":    "chat.allowed_origins",
+	"ip-rate":           "chat.ip_rate",
+	"max-conns-per-ip":  "chat.max_conns_per_ip",
 }
 
 // loadConfig reads the configuration for cmd: flags that were set, then environment, then the file,
