@@ -180,7 +180,7 @@ func mustCustomers(b *testing.B, s *kb.Store) []kb.Customer {
 // conversation) while 4 readers each read a page of history every millisecond; every append is committed before it returns.
 func BenchmarkAppendDurable(b *testing.B) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
-		for _, senders := range []int{1, 64} {
+		for _, senders := range []int{1, 64, 256} {
 			b.Run(fmt.Sprintf("sync=%s/senders=%d", sync, senders), func(b *testing.B) {
 				benchAppend(b, sync, senders)
 			})

@@ -40,7 +40,7 @@ func LoadDemo(ctx context.Context, s *Store) error {
 		s.log.Info("kb: database is not empty; demo not loaded", "path", s.path)
 		return nil
 	}
-	shift := s.now().Sub(DemoReference)
+	shift := s.now().Sub(DemoReference).Truncate(time.Second)
 	for _, f := range []struct {
 		kind Kind
 		file string

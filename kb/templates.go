@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -335,14 +334,4 @@ func (s *Store) AnswerTemplates(ctx context.Context) ([]Template, error) {
 		out = append(out, t)
 	}
 	return out, s.wrapErr("answer templates", rows.Err())
-}
-
-// sortedSlotNames lists TemplateSlots for documentation and errors.
-func sortedSlotNames() []string {
-	out := make([]string, 0, len(TemplateSlots))
-	for k := range TemplateSlots {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
