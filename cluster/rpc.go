@@ -22,6 +22,7 @@ type rpcReq struct {
 	To      string              `json:"to,omitempty"` // agent or skill of a transfer, skill of Queue, agent of Assigned
 	Info    handoff.AgentInfo   `json:"info,omitzero"`
 	Status  handoff.AgentStatus `json:"status,omitempty"`
+	Limit   int                 `json:"limit,omitempty"`
 }
 
 // rpcResp is the leader's answer.
@@ -32,6 +33,7 @@ type rpcResp struct {
 	Entries  []handoff.QueueEntry `json:"entries,omitempty"`
 	Handoffs []handoff.Handoff    `json:"handoffs,omitempty"`
 	Loads    []handoff.AgentLoad  `json:"loads,omitempty"`
+	Total    int                  `json:"total,omitempty"`
 	Err      *wireErr             `json:"err,omitempty"`
 }
 
@@ -122,6 +124,8 @@ func exec(ctx context.Context, e *handoff.Engine, r rpcReq) rpcResp {
 		out.Handoffs, err = e.Assigned(ctx, r.To)
 	case "agents":
 		out.Loads, err = e.Agents(ctx)
+	case "queue_head":
+		out.Entries, out.Total = e.QueueHead(ctx, r.Limit)
 	default:
 		err = fmt.Errorf("%w: unknown operation %q", handoff.ErrBadInput, r.Op)
 	}
@@ -345,4 +349,15 @@ func (d *Dispatcher) Assigned(ctx context.Context, agentID string) ([]handoff.Ha
 func (d *Dispatcher) Agents(ctx context.Context) ([]handoff.AgentLoad, error) {
 	out, err := d.call(ctx, rpcReq{Op: "agents"})
 	return out.Loads, err
+}
+
+// QueueHead returns the first limit waiting conversations across every skill and the number waiting
+// (nothing while no leader is reachable).
+func (d *Dispatcher) QueueHead(ctx context.Context, limit int) ([]handoff.QueueEntry, int) {
+	out, err := d.call(ctx, rpcReq{Op: "queue_head", Limit: limit})
+	if err != nil {
+		d.log.Warn("queue head", "err", err)
+		return nil, 0
+	}
+	return out.Entries, out.Total
 }

@@ -272,15 +272,11 @@ func agentInfo(ag kb.Agent, st AgentStatus) AgentInfo {
 const queueSnapshot = 200
 
 func (s *Service) queueFrame() frame {
-	all, _ := s.engine.QueueAll(context.Background())
-	n := len(all)
-	if len(all) > queueSnapshot {
-		all = all[:queueSnapshot]
+	head, n := s.engine.QueueHead(context.Background(), queueSnapshot)
+	if head == nil {
+		head = []QueueEntry{}
 	}
-	if all == nil {
-		all = []QueueEntry{}
-	}
-	return frame{Type: "queue", Queue: all, Total: &n}
+	return frame{Type: "queue", Queue: head, Total: &n}
 }
 
 func (s *Service) handleQueue(w http.ResponseWriter, r *http.Request, sess Session) {

@@ -165,7 +165,8 @@ func (e *env) conversation(id, customerID, text, intent string, conf float64) {
 
 // agentClient is a logged-in console client.
 type agentClient struct {
-	e    *env
+	t    *testing.T
+	base string
 	c    *http.Client
 	csrf string
 	id   string
@@ -175,7 +176,7 @@ func (e *env) login(name string) *agentClient {
 	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	ac := &agentClient{e: e, c: c, id: e.agents[name].ID}
+	ac := &agentClient{t: e.t, base: e.srv.URL, c: c, id: e.agents[name].ID}
 	var me meResp
 	code := ac.do("POST", "/console/api/login", map[string]string{"email": strings.ToLower(name) + "@shop.example", "password": "correct horse battery"}, &me)
 	if code != 200 {
@@ -186,12 +187,12 @@ func (e *env) login(name string) *agentClient {
 }
 
 func (ac *agentClient) do(method, path string, body any, out any) int {
-	ac.e.t.Helper()
+	ac.t.Helper()
 	return ac.doCSRF(method, path, body, out, ac.csrf)
 }
 
 func (ac *agentClient) doCSRF(method, path string, body any, out any, csrf string) int {
-	ac.e.t.Helper()
+	ac.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		if s, ok := body.(string); ok {
@@ -201,7 +202,7 @@ func (ac *agentClient) doCSRF(method, path string, body any, out any, csrf strin
 			rd = bytes.NewReader(b)
 		}
 	}
-	req, _ := http.NewRequest(method, ac.e.srv.URL+path, rd)
+	req, _ := http.NewRequest(method, ac.base+path, rd)
 	if csrf != "" {
 		req.Header.Set(HeaderCSRF, csrf)
 	}
@@ -210,7 +211,7 @@ func (ac *agentClient) doCSRF(method, path string, body any, out any, csrf strin
 	}
 	resp, err := ac.c.Do(req)
 	if err != nil {
-		ac.e.t.Fatal(err)
+		ac.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -221,7 +222,7 @@ func (ac *agentClient) doCSRF(method, path string, body any, out any, csrf strin
 }
 
 func (ac *agentClient) cookie() string {
-	u, _ := url.Parse(ac.e.srv.URL + "/console/")
+	u, _ := url.Parse(ac.base + "/console/")
 	for _, c := range ac.c.Jar.Cookies(u) {
 		if c.Name == CookieName {
 			return c.Value
@@ -232,17 +233,17 @@ func (ac *agentClient) cookie() string {
 
 // socket opens the agent's console socket.
 func (ac *agentClient) socket() *wsClient {
-	ac.e.t.Helper()
+	ac.t.Helper()
 	h := http.Header{}
 	h.Set("Cookie", CookieName+"="+ac.cookie())
-	h.Set("Origin", ac.e.srv.URL)
-	conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ac.e.srv.URL, "http")+"/console/ws", h)
+	h.Set("Origin", ac.base)
+	conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ac.base, "http")+"/console/ws", h)
 	if err != nil {
 		code := 0
 		if resp != nil {
 			code = resp.StatusCode
 		}
-		ac.e.t.Fatalf("dial: %v (%d)", err, code)
+		ac.t.Fatalf("dial: %v (%d)", err, code)
 	}
 	w := &wsClient{conn: conn, frames: make(chan frame, 1000)}
 	go func() {
@@ -255,7 +256,7 @@ func (ac *agentClient) socket() *wsClient {
 			w.frames <- f
 		}
 	}()
-	ac.e.t.Cleanup(func() { conn.Close() })
+	ac.t.Cleanup(func() { conn.Close() })
 	return w
 }
 
@@ -299,7 +300,7 @@ func TestConsoleRefusals(t *testing.T) {
 	if err := e.svc.Request(ctx, chat.HandoffRequest{ConvID: "c1", Reason: chat.HandoffReasonCustomer}); err != nil {
 		t.Fatal(err)
 	}
-	anon := &agentClient{e: e, c: &http.Client{}}
+	anon := &agentClient{t: t, base: e.srv.URL, c: &http.Client{}}
 	var ae apiErr
 	endpoints := []struct{ method, path string }{
 		{"GET", "/console/api/me"}, {"GET", "/console/api/queue"}, {"GET", "/console/api/conversations/c1"},
@@ -317,7 +318,7 @@ func TestConsoleRefusals(t *testing.T) {
 		jar, _ := cookiejar.New(nil)
 		u, _ := url.Parse(e.srv.URL + "/console/")
 		jar.SetCookies(u, []*http.Cookie{{Name: CookieName, Value: strings.Repeat("A", 43)}})
-		forged := &agentClient{e: e, c: &http.Client{Jar: jar}, csrf: ana.csrf}
+		forged := &agentClient{t: t, base: e.srv.URL, c: &http.Client{Jar: jar}, csrf: ana.csrf}
 		for _, ep := range endpoints {
 			if code := forged.do(ep.method, ep.path, nil, nil); code != 401 {
 				t.Fatalf("%s %s: %d", ep.method, ep.path, code)
@@ -424,7 +425,7 @@ func TestConsoleRefusals(t *testing.T) {
 
 func TestConsoleLoginRefusals(t *testing.T) {
 	e := newEnv(t, EngineConfig{})
-	anon := &agentClient{e: e, c: &http.Client{}}
+	anon := &agentClient{t: t, base: e.srv.URL, c: &http.Client{}}
 	var ae apiErr
 	if code := anon.do("POST", "/console/api/login", map[string]string{"email": "ana@shop.example", "password": "wrong password"}, &ae); code != 401 || ae.Error != "bad_credentials" {
 		t.Fatalf("%d %+v", code, ae)

@@ -958,3 +958,37 @@ func (e *Engine) HandleTime() time.Duration {
 	defer e.mu.Unlock()
 	return e.handleEWMA
 }
+
+// QueueHead returns the first limit waiting conversations across every skill, in the order an agent
+// who served every skill would take them, with their positions in their own queues, and the total
+// number waiting. It copies only what it returns, so consoles can poll it with large queues.
+func (e *Engine) QueueHead(ctx context.Context, limit int) ([]QueueEntry, int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	type cand struct {
+		r    *rec
+		pos  int
+		wait time.Duration
+	}
+	var cands []cand
+	total := 0
+	for skill, q := range e.queues {
+		total += len(q.items)
+		slots := e.slots(skill)
+		for i, r := range q.items {
+			if i >= limit {
+				break
+			}
+			cands = append(cands, cand{r, i + 1, e.eta(i+1, slots)})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return before(cands[i].r, cands[j].r) })
+	if len(cands) > limit {
+		cands = cands[:limit]
+	}
+	out := make([]QueueEntry, len(cands))
+	for i, c := range cands {
+		out[i] = QueueEntry{Handoff: c.r.h, Position: c.pos, EstimatedWait: c.wait}
+	}
+	return out, total
+}

@@ -608,3 +608,21 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestQueueHead(t *testing.T) {
+	e, clk, _ := newTestEngine(t, EngineConfig{ManualOnly: true})
+	mustRequest(t, e, "g1", "", 0)
+	clk.Add(time.Second)
+	mustRequest(t, e, "r1", "returns", 0)
+	clk.Add(time.Second)
+	mustRequest(t, e, "p1", "payments", 3)
+	mustRequest(t, e, "g2", "", 0)
+	head, n := e.QueueHead(context.Background(), 3)
+	var got []string
+	for _, q := range head {
+		got = append(got, fmt.Sprintf("%s#%d", q.ConvID, q.Position))
+	}
+	if n != 4 || fmt.Sprint(got) != "[p1#1 g1#1 r1#1]" {
+		t.Fatalf("%d %v", n, got)
+	}
+}

@@ -187,6 +187,9 @@ type ObservableDispatcher interface {
 	Dispatcher
 	// Observe adds an observer of every later event.
 	Observe(o Observer)
+	// QueueHead returns the first limit waiting conversations across every skill and the number
+	// waiting (see Engine.QueueHead).
+	QueueHead(ctx context.Context, limit int) ([]QueueEntry, int)
 }
 
 // --- chat.Handoff ---
@@ -264,6 +267,20 @@ type csatFrame struct {
 // HandleCustomerFrame handles "csat" ({"rating":1-5,"comment":"..."}, once per resolved handoff) and
 // "handoff.cancel" (leave the queue).
 func (s *Service) HandleCustomerFrame(ctx context.Context, cs chat.CustomerSession, frameType string, payload json.RawMessage) error {
+	err := s.customerFrame(ctx, cs, frameType, payload)
+	var te *TransitionError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+		return &chat.WireError{Code: chat.CodeBadRequest, Message: fmt.Sprintf("not possible now: the conversation is %s", te.From)}
+	case errors.Is(err, ErrBadInput):
+		return &chat.WireError{Code: chat.CodeBadRequest, Message: strings.TrimPrefix(err.Error(), ErrBadInput.Error()+": ")}
+	}
+	return err
+}
+
+func (s *Service) customerFrame(ctx context.Context, cs chat.CustomerSession, frameType string, payload json.RawMessage) error {
 	switch frameType {
 	case "csat":
 		var f csatFrame

@@ -2,18 +2,24 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
+	"github.com/shopchat/shopchat/chat"
 	"github.com/shopchat/shopchat/chat/handoff"
 	"github.com/shopchat/shopchat/kb"
 )
@@ -211,3 +217,102 @@ func newAgentResetCmd() *cobra.Command {
 	return cmd
 }
 
+// handoffConfig configures the human handoff (keys handoff.*, env SHOPCHAT_HANDOFF_*); see
+// docs/handoff.md.
+type handoffConfig struct {
+	WebhookURL     string        `mapstructure:"webhook_url"`
+	WebhookSecret  string        `mapstructure:"webhook_secret"`
+	AnswerTimeout  time.Duration `mapstructure:"answer_timeout"`
+	MaxQueueWait   time.Duration `mapstructure:"max_queue_wait"`
+	MaxConcurrent  int           `mapstructure:"max_concurrent"`
+	ManualOnly     bool          `mapstructure:"manual_only"`
+	SecureCookies  bool          `mapstructure:"secure_cookies"`
+	TrainingFile   string        `mapstructure:"training_file"`
+	OfflineGrace   time.Duration `mapstructure:"offline_grace"`
+	SessionTTL     time.Duration `mapstructure:"session_ttl"`
+	AllowedOrigins []string      `mapstructure:"allowed_origins"`
+}
+
+func setHandoffDefaults(v *viper.Viper) {
+	v.SetDefault("handoff.webhook_url", "")
+	v.SetDefault("handoff.webhook_secret", "")
+	v.SetDefault("handoff.answer_timeout", 2*time.Minute)
+	v.SetDefault("handoff.max_queue_wait", time.Duration(0))
+	v.SetDefault("handoff.max_concurrent", 3)
+	v.SetDefault("handoff.manual_only", false)
+	v.SetDefault("handoff.secure_cookies", false)
+	v.SetDefault("handoff.training_file", "")
+	v.SetDefault("handoff.offline_grace", 30*time.Second)
+	v.SetDefault("handoff.session_ttl", 12*time.Hour)
+	v.SetDefault("handoff.allowed_origins", []string{})
+}
+
+// handoffStack is the human handoff wired for `serve`. In runServe: build it before the chat server
+// (h, err := newHandoff(ctx, c, store, bus, log)), pass h.Service as chat.Config.Handoff and the same
+// bus as chat.Config.Bus, then h.Attach(srv) and go h.Run(ctx).
+type handoffStack struct {
+	Service   *handoff.Service
+	Engine    *handoff.Engine
+	persister *handoff.Persister
+	webhooks  *handoff.Webhooks
+}
+
+// newHandoff builds the engine (restoring the open handoffs from the store), the persister, the
+// optional webhooks and the service.
+func newHandoff(ctx context.Context, c *config, store *kb.Store, bus chat.Bus, log *slog.Logger) (*handoffStack, error) {
+	hc := c.Handoff
+	engine, err := handoff.NewEngine(handoff.EngineConfig{Logger: log, DefaultMaxConcurrent: hc.MaxConcurrent,
+		ManualOnly: hc.ManualOnly, AnswerTimeout: hc.AnswerTimeout, MaxQueueWait: hc.MaxQueueWait})
+	if err != nil {
+		return nil, err
+	}
+	if err := handoff.RestoreFrom(ctx, engine, store); err != nil {
+		return nil, fmt.Errorf("restore handoffs: %w", err)
+	}
+	h := &handoffStack{Engine: engine, persister: handoff.NewPersister(store, log)}
+	engine.Observe(h.persister)
+	if hc.WebhookURL != "" {
+		h.webhooks, err = handoff.NewWebhooks(handoff.WebhookConfig{URL: hc.WebhookURL, Secret: hc.WebhookSecret, Store: store, Logger: log})
+		if err != nil {
+			return nil, usageError{fmt.Errorf("handoff.webhook_url: %w", err)}
+		}
+		engine.Observe(h.webhooks)
+	}
+	auth, err := handoff.NewAuth(handoff.AuthConfig{Store: store, Logger: log, SessionTTL: hc.SessionTTL})
+	if err != nil {
+		return nil, err
+	}
+	training := hc.TrainingFile
+	if training == "" {
+		training = filepath.Join(c.DataDir, "training", "labelled.csv")
+	}
+	h.Service, err = handoff.NewService(handoff.ServiceConfig{Engine: engine, Store: store, Auth: auth, Bus: bus,
+		Webhooks: h.webhooks, Logger: log, TrainingFile: training, OfflineGrace: hc.OfflineGrace,
+		SecureCookies: hc.SecureCookies, AllowedOrigins: hc.AllowedOrigins})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Attach gives the service its way to the customers and mounts the console at /console/.
+func (h *handoffStack) Attach(srv *chat.Server) {
+	h.Service.SetOutbound(srv)
+	srv.Handle("/console/", h.Service.Handler())
+}
+
+// Run runs the engine's timers, the persister, the webhooks and the service until ctx is done.
+func (h *handoffStack) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	run(func(ctx context.Context) { h.Engine.Run(ctx, time.Second) })
+	run(h.persister.Run)
+	run(h.Service.Run)
+	if h.webhooks != nil {
+		run(h.webhooks.Run)
+	}
+	wg.Wait()
+}

@@ -2,9 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shopchat/shopchat/chat"
+	"github.com/shopchat/shopchat/kb"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
@@ -55,4 +61,42 @@ func TestAgentCommands(t *testing.T) {
 	if _, err := runCLI(t, "", "agent", "enable", "--data-dir", dir, "nobody@shop.example"); err == nil {
 		t.Fatal("enabled an unknown agent")
 	}
+}
+
+func TestHandoffWiring(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	store, err := kb.Open(ctx, kb.Config{Path: filepath.Join(dir, "kb.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	c := &config{DataDir: dir}
+	c.Handoff.WebhookURL = "http://127.0.0.1:1/hook"
+	c.Handoff.WebhookSecret = "0123456789abcdef"
+	bus := chat.NewMemoryBus()
+	h, err := newHandoff(ctx, c, store, bus, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := chat.New(chat.Config{Messages: store, Conversations: store, Bus: bus, Handoff: h.Service})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Attach(srv)
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/console/api/me", nil))
+	if rec.Code != 401 {
+		t.Fatalf("console not mounted: %d", rec.Code)
+	}
+	c.Handoff.WebhookURL = "ftp://nope"
+	var ue usageError
+	if _, err := newHandoff(ctx, c, store, bus, nil); !errors.As(err, &ue) {
+		t.Fatalf("bad webhook URL: %v", err)
+	}
+	cancel()
+	<-done
 }

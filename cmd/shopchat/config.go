@@ -27,6 +27,7 @@ type config struct {
 		Intent      string `mapstructure:"intent"`
 		Recommender string `mapstructure:"recommender"`
 	} `mapstructure:"models"`
+	Handoff handoffConfig `mapstructure:"handoff"` // human handoff and the agent console (cmd_agent.go)
 }
 
 type logConfig struct {
@@ -43,6 +44,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("models.intent", "")
 	v.SetDefault("models.recommender", "")
 	setChatDefaults(v)
+	setHandoffDefaults(v)
 }
 
 func addGlobalFlags(root *cobra.Command) {

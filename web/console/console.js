@@ -432,6 +432,15 @@ async function renderReports() {
     for (const [k, v] of rows) { const tr = el("tr"); tr.append(el("td", "", k), el("td", "", v)); t.append(tr); }
     p.replaceChildren(t);
     for (const c of (r.recent_csat_comments || [])) p.append(el("div", "ua", c.rating + "★ " + c.comment));
+    const d = await api("GET", "webhooks/deliveries");
+    p.append(el("h4", "", "Webhook deliveries" + (d.configured ? "" : " (no webhook configured)")));
+    const wt = el("table", "report");
+    for (const x of d.deliveries.slice(0, 30)) {
+      const tr = el("tr");
+      tr.append(el("td", "", x.kind), el("td", "", x.status), el("td", "", x.attempts + " tries"), el("td", "", x.last_error || x.last_status_code || ""));
+      wt.append(tr);
+    }
+    p.append(wt);
   } catch (e) { p.replaceChildren(el("div", "error", e.message)); }
 }
 

@@ -290,7 +290,9 @@
         break;
       case "message":
       case "event":
+        if (env.type === "event" && p.event === "handoff.position" && updatePosition(p)) break; // handoff (#7)
         renderMessage(env);
+        if (env.type === "event" && p.event === "csat.request") renderCSAT(); // handoff (#7)
         noteSeq(env.seq);
         if (p.sender !== "customer") { typingEl.hidden = true; }
         if (env.type === "event" && p.event === "handoff.assigned") typingEl.textContent = (p.agent_name || "The agent") + " is typing…";
@@ -411,6 +413,37 @@
   state.outbox.forEach(function (m) {
     renderMessage({ type: "message", id: m.id, payload: { sender: "customer", text: m.text } }).classList.add("sc-pending");
   });
+
+  // ---- handoff (#7): queue position updates in place, and the satisfaction question ----
+  function updatePosition(p) {
+    var evs = log.querySelectorAll(".sc-event");
+    var last = evs.length ? evs[evs.length - 1] : null;
+    if (!last || !/in the queue/.test(last.textContent)) return false;
+    var t = last.querySelector(".sc-text");
+    if (t && p.text) t.textContent = p.text;
+    return true;
+  }
+  function renderCSAT() {
+    var li = el("li", "sc-msg sc-from-system sc-event sc-csat");
+    var row = el("div", "sc-replies");
+    var comment = el("textarea", "sc-input");
+    comment.rows = 2; comment.maxLength = 1000; comment.placeholder = "Anything to add? (optional)";
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = el("button", "sc-reply", String(n));
+      b.type = "button";
+      b.setAttribute("aria-label", "Rate " + n + " out of 5");
+      b.addEventListener("click", function () {
+        if (send({ type: "csat", id: newID(), conv: state.conv, payload: { rating: n, comment: comment.value.trim() } })) {
+          li.textContent = "";
+          li.appendChild(el("p", "sc-text", "Thanks for your feedback!"));
+        }
+      });
+      row.appendChild(b);
+    });
+    li.appendChild(row);
+    li.appendChild(comment);
+    log.appendChild(li);
+  }
 
   window.ShopChat = {
     loaded: true,
