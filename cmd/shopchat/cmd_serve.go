@@ -124,23 +124,34 @@ func runServe(cmd *cobra.Command, args []string) error {
 	registry := chat.NewRegistry()
 	bus := chat.NewMemoryBus()
 	var handoff chat.Handoff // issue #7 plugs the human handoff in here (see chat/HANDOFF-HOOKS.md)
-	dlg, err := chat.NewDialogue(chat.DialogueConfig{
-		Classifier: models.classifier, Entities: ex, Knowledge: store, States: store, Impressions: store,
-		Recommender: models.recommender, Handoff: handoff, Logger: log.With("part", "dialogue"), Registry: registry,
-		ShopURL: c.Chat.ShopURL, Shop: shopSlots(),
-	})
+	cl, err := startCluster(ctx, c, store, log) // nil unless cluster.postgres_dsn is set (serve_cluster.go)
 	if err != nil {
 		return err
 	}
-	srv, err := chat.New(chat.Config{
+	defer cl.close()
+	dcfg := chat.DialogueConfig{
+		Classifier: models.classifier, Entities: ex, Knowledge: store, States: store, Impressions: store,
+		Recommender: models.recommender, Handoff: handoff, Logger: log.With("part", "dialogue"), Registry: registry,
+		ShopURL: c.Chat.ShopURL, Shop: shopSlots(),
+	}
+	cl.dialogue(&dcfg)
+	dlg, err := chat.NewDialogue(dcfg)
+	if err != nil {
+		return err
+	}
+	scfg := chat.Config{
 		Addr: c.Addr, Logger: log, Version: version, Messages: store, Conversations: store, Bus: bus, Bot: dlg,
 		Handoff: handoff, Secret: secret, CustomerSecret: customerSecret, AllowedOrigins: c.Chat.AllowedOrigins,
 		IPRate: c.Chat.IPRate, IPBurst: c.Chat.IPBurst, ConnRate: c.Chat.ConnRate, MaxConnsPerIP: c.Chat.MaxConnsPerIP,
 		TrustForwardedFor: c.Chat.TrustProxy, Registry: registry, Mask: ex.Mask,
-	})
+	}
+	cl.server(&scfg)
+	srv, err := chat.New(scfg)
 	if err != nil {
 		return err
 	}
+	cl.attach(srv, c, models)
+	go cl.run(ctx)
 	srv.AddReadinessCheck(chat.CheckFunc{Label: "database", Fn: func(ctx context.Context) error {
 		_, err := store.Conversation(ctx, "readyz-probe")
 		if errors.Is(err, kb.ErrNotFound) {
