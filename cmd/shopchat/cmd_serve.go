@@ -124,7 +124,8 @@ func runServe(cmd *cobra.Command, args []string) error {
 	registry := chat.NewRegistry()
 	bus := chat.NewMemoryBus()
 	var handoff chat.Handoff // issue #7 plugs the human handoff in here (see chat/HANDOFF-HOOKS.md)
-	cl, err := startCluster(ctx, c, store, log) // nil unless cluster.postgres_dsn is set (serve_cluster.go)
+	// cl is nil unless cluster.postgres_dsn is set (serve_cluster.go).
+	cl, err := startCluster(ctx, c, store, log)
 	if err != nil {
 		return err
 	}
