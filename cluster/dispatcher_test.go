@@ -39,7 +39,7 @@ type testEnv struct {
 }
 
 // newTestEnv skips the test with a clear message where PostgreSQL or NATS is not reachable.
-func newTestEnv(t *testing.T) testEnv {
+func newTestEnv(t testing.TB) testEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -66,7 +66,7 @@ func newTestEnv(t *testing.T) testEnv {
 	return env
 }
 
-func (e testEnv) store(t *testing.T) *kb.PGStore {
+func (e testEnv) store(t testing.TB) *kb.PGStore {
 	t.Helper()
 	s, err := kb.OpenPostgres(context.Background(), kb.PGConfig{DSN: e.dsn, Schema: e.schema, MaxConns: 8})
 	if err != nil {

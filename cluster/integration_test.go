@@ -99,7 +99,7 @@ func (cn *clusterNode) kill() {
 
 // custClient is a widget-like client of a node's customer socket that remembers every seq it got.
 type custClient struct {
-	t     *testing.T
+	t     testing.TB
 	ws    *websocket.Conn
 	ch    chan chat.Envelope
 	conv  string
