@@ -338,3 +338,42 @@ func TestDispatcherLeaderFailover(t *testing.T) {
 		waitFor(t, 5*time.Second, "resolved event on every node", func() bool { return n.rec.has(handoff.EventResolved, annConv) })
 	}
 }
+
+// TestDispatcherDeadNodeAgentsGoOffline: a node that is not the leader dies with an agent's console on
+// it; the leader sets the agent offline after NodeTimeout and the agent's conversation goes to another
+// agent.
+func TestDispatcherDeadNodeAgentsGoOffline(t *testing.T) {
+	env := newTestEnv(t)
+	nodes := startNodes(t, env, 3, handoff.EngineConfig{})
+	ctx := context.Background()
+	leader := leaderOf(nodes)
+	var others []*testNode
+	for _, n := range nodes {
+		if n != leader {
+			others = append(others, n)
+		}
+	}
+	if _, err := others[0].d.SetAgent(ctx, handoff.AgentInfo{ID: "eve", Name: "Eve", Status: handoff.AgentOnline, MaxConcurrent: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.d.Request(ctx, handoff.Request{ConvID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := leader.d.Get(ctx, "c1"); h.AgentID != "eve" {
+		t.Fatalf("c1: %+v", h)
+	}
+	if _, err := others[1].d.SetAgent(ctx, handoff.AgentInfo{ID: "fay", Name: "Fay", Status: handoff.AgentOnline, MaxConcurrent: 1}); err != nil {
+		t.Fatal(err)
+	}
+	others[0].d.Close() // Eve's node dies
+	waitFor(t, 10*time.Second, "Eve's conversation to move to Fay", func() bool {
+		h, _ := leader.d.Get(ctx, "c1")
+		return h.State == handoff.StateAssigned && h.AgentID == "fay"
+	})
+	loads, _ := others[1].d.Agents(ctx)
+	for _, l := range loads {
+		if l.ID == "eve" && l.Status != handoff.AgentOffline {
+			t.Fatalf("Eve still %s", l.Status)
+		}
+	}
+}
