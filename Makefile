@@ -38,6 +38,7 @@ test: gotch
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	scripts/bench-chat.sh
 
 clean:
 	rm -rf bin .build

@@ -36,7 +36,6 @@ type outItem struct {
 	env  *Envelope
 	msg  *kb.Message
 	seq  int64
-	conv string
 }
 
 // conn is one customer socket. The HTTP handler's goroutine reads (readLoop), writeLoop writes; the
@@ -202,7 +201,7 @@ func (c *conn) write(it outItem) error {
 	case itemFrame:
 		return c.writeEnv(it.env)
 	case itemWelcome:
-		c.wconv = it.conv
+		c.wconv = it.env.Conv
 		c.lastSent = it.seq
 		return c.writeEnv(it.env)
 	case itemReset:

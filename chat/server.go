@@ -54,8 +54,9 @@ type Config struct {
 	MaxFrameBytes int
 	// MaxTextRunes limits a message's text (default 2000 characters).
 	MaxTextRunes int
-	// SendQueue is the number of frames queued per socket before it is dropped as a slow consumer
-	// (default 128).
+	// SendQueue is the number of frames queued per socket (default 32). Stored messages that do not
+	// fit are sent from the store later; other frames that do not fit drop the socket as a slow
+	// consumer.
 	SendQueue int
 	// PingInterval, PongWait, WriteWait and HelloTimeout are the keepalive and deadline settings
 	// (defaults 25s, 60s, 10s, 10s).
@@ -158,7 +159,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxTextRunes = 2000
 	}
 	if cfg.SendQueue <= 0 {
-		cfg.SendQueue = 128
+		cfg.SendQueue = 32
 	}
 	if cfg.ConnRate <= 0 {
 		cfg.ConnRate = 5
@@ -205,7 +206,7 @@ func New(cfg Config) (*Server, error) {
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   1024,
-		WriteBufferSize:  2048,
+		WriteBufferSize:  4096,
 		WriteBufferPool:  &sync.Pool{},
 		CheckOrigin:      s.checkOrigin,
 		Error:            s.upgradeError,

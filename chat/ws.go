@@ -101,14 +101,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many open connections from your address", http.StatusTooManyRequests)
 		return
 	}
-	defer s.ipLim.disconnect(ip, time.Now())
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.ipLim.disconnect(ip, time.Now())
 		return // upgradeError answered
 	}
 	s.metrics.connsTotal.WithLabelValues("accepted").Inc()
 	s.metrics.connections.Inc()
-	defer s.metrics.connections.Dec()
 	c := &conn{
 		s: s, ws: ws, id: s.newConnID(), ip: ip,
 		send: make(chan outItem, s.cfg.SendQueue),
@@ -116,16 +115,19 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		lim:  connLimiter{lim: rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst)},
 	}
 	s.hub.track(c)
-	defer s.hub.untrack(c)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); c.writeLoop() }()
-	c.readLoop()
-	if c.conv != "" {
-		s.hub.leave(c.conv, c)
-	}
-	c.closeWith(closeNormal, "")
-	wg.Wait()
+	// The reader runs on its own goroutine so that this handler returns and the HTTP server's
+	// per-request state (buffers, a deep stack) is freed: an idle socket costs little memory.
+	go c.writeLoop()
+	go func() {
+		c.readLoop()
+		if c.conv != "" {
+			s.hub.leave(c.conv, c)
+		}
+		c.closeWith(closeNormal, "")
+		s.hub.untrack(c)
+		s.metrics.connections.Dec()
+		s.ipLim.disconnect(ip, time.Now())
+	}()
 }
 
 // readLoop reads frames until the socket fails or closes.
@@ -364,7 +366,7 @@ func (c *conn) handleHello(ctx context.Context, env Envelope) bool {
 		from = min(p.LastSeq, conv.LastSeq)
 	}
 	ts := now.UTC()
-	c.enqueue(outItem{kind: itemWelcome, conv: conv.ID, seq: from, env: &Envelope{V: 1, Type: TypeWelcome, ID: env.ID, Conv: conv.ID, TS: &ts, Payload: wp}})
+	c.enqueue(outItem{kind: itemWelcome, seq: from, env: &Envelope{V: 1, Type: TypeWelcome, ID: env.ID, Conv: conv.ID, TS: &ts, Payload: wp}})
 	if err := s.hub.join(conv.ID, c); err != nil {
 		s.log.Error("join conversation", "conv", conv.ID, "err", err)
 		c.sendError(env.ID, &WireError{Code: CodeUnavailable, Message: "try again shortly", Retryable: true})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 
 	"github.com/shopchat/shopchat/chat"
 	"github.com/shopchat/shopchat/intents"
@@ -46,6 +47,9 @@ func loadModels(ctx context.Context, c *config, store *kb.Store, demo bool, log 
 	dir := c.Models.Recommender
 	if demo && !exists(dir) {
 		log.Info("training the demo recommender", "dir", dir)
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return nil, err
+		}
 		if err := recommender.TrainFromKB(ctx, store, dir, 1, log.With("part", "recommender")); err != nil {
 			return nil, fmt.Errorf("demo recommender: %w", err)
 		}

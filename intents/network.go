@@ -1,0 +1,186 @@
+package intents
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+)
+
+// NetConfig is the shape of one network of the ensemble.
+type NetConfig struct {
+	// Inputs is the number of feature columns (Featurizer.Dim).
+	Inputs int `json:"inputs"`
+	// Hidden is the width of the hidden layer; 0 makes the network linear (logistic regression on the
+	// TF-IDF features: the baseline).
+	Hidden int `json:"hidden"`
+	// Classes is the number of labels.
+	Classes int `json:"classes"`
+	// Dropout is applied to the hidden layer while training.
+	Dropout float64 `json:"dropout"`
+}
+
+// Network is the intent network in gotch: the sparse TF-IDF vector of a message is multiplied by an
+// embedding table (a gather of the message's feature rows, scaled by their weights and summed; the same
+// as a sparse-dense product, in three ops), then a bias and ReLU give the hidden layer, and a linear layer
+// gives the logits. With Hidden 0 the table holds the class weights directly (a linear model).
+// A Network is not safe for concurrent use; keep it on one torchrt.Worker.
+type Network struct {
+	cfg  NetConfig
+	emb  *nn.Embedding
+	bias *ts.Tensor
+	out  *nn.Linear
+}
+
+// NewNetwork creates the variables of a network under p with the initialisation the training uses.
+func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
+	if cfg.Inputs <= 0 || cfg.Classes <= 0 || cfg.Hidden < 0 {
+		return nil, fmt.Errorf("intents: bad network shape %+v", cfg)
+	}
+	width := cfg.Hidden
+	if width == 0 {
+		width = cfg.Classes
+	}
+	ec := nn.DefaultEmbeddingConfig()
+	// Rows are summed with TF-IDF weights of L2 norm ~1 per group, so a fan-in-like scale keeps the
+	// pre-activations of order one.
+	b := math.Sqrt(3.0 / float64(width))
+	if cfg.Hidden == 0 {
+		b = 0
+	}
+	if b == 0 {
+		ec.WsInit = nn.NewConstInit(0)
+	} else {
+		ec.WsInit = nn.NewUniformInit(-b, b)
+	}
+	n := &Network{cfg: cfg}
+	n.emb = nn.NewEmbedding(p.Sub("emb"), int64(cfg.Inputs), int64(width), ec)
+	bias, err := p.Zeros("bias", []int64{int64(width)})
+	if err != nil {
+		return nil, err
+	}
+	n.bias = bias
+	if cfg.Hidden > 0 {
+		lc := nn.DefaultLinearConfig()
+		lb := 1 / math.Sqrt(float64(cfg.Hidden))
+		lc.WsInit = nn.NewUniformInit(-lb, lb)
+		lc.BsInit = nn.NewConstInit(0)
+		n.out = nn.NewLinear(p.Sub("out"), int64(cfg.Hidden), int64(cfg.Classes), lc)
+	}
+	return n, nil
+}
+
+// Config reports the network's shape.
+func (n *Network) Config() NetConfig { return n.cfg }
+
+// ForwardT computes logits [B, Classes] from idx [B, T] (int64 feature columns, 0 = padding) and
+// val [B, T, 1] (float weights, 0 for padding). It drops its intermediates.
+func (n *Network) ForwardT(idx, val *ts.Tensor, train bool) *ts.Tensor {
+	e := n.emb.Forward(idx)                                                           // [B,T,W]
+	s := e.MustMul(val, true).MustSumDimIntlist([]int64{1}, false, gotch.Float, true) // [B,W]
+	s = s.MustAdd(n.bias, true)
+	if n.out == nil {
+		return s
+	}
+	h := s.MustRelu(true)
+	if train && n.cfg.Dropout > 0 {
+		h = ts.MustDropout(h, n.cfg.Dropout, true)
+	}
+	out := n.out.Forward(h)
+	h.MustDrop()
+	return out
+}
+
+// Weights holds a Network's weights in Go memory for the allocation-free forward pass the Classifier
+// uses (see docs/intents.md: at batch 1, gotch's per-op overhead and its per-op malloc leak cost more than
+// the arithmetic).
+type Weights struct {
+	cfg   NetConfig
+	width int
+	emb   []float32 // [Inputs, width]
+	bias  []float32 // [width]
+	outW  []float32 // [Hidden, Classes] (the layout of gotch's transposed Linear.Ws view)
+	outB  []float32 // [Classes]
+}
+
+func tensorFloats(t *ts.Tensor) ([]float32, error) {
+	size, err := t.Size()
+	if err != nil {
+		return nil, err
+	}
+	n := 1
+	for _, d := range size {
+		n *= int(d)
+	}
+	c, err := t.Contiguous(false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.MustDrop()
+	out := make([]float32, n)
+	if err := c.CopyData(out, uint(n)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// dense copies the network's weights into Go memory.
+func (n *Network) Weights() (*Weights, error) {
+	d := &Weights{cfg: n.cfg, width: n.cfg.Hidden}
+	if d.width == 0 {
+		d.width = n.cfg.Classes
+	}
+	var err error
+	if d.emb, err = tensorFloats(n.emb.Ws); err != nil {
+		return nil, err
+	}
+	if d.bias, err = tensorFloats(n.bias); err != nil {
+		return nil, err
+	}
+	if n.out != nil {
+		if d.outW, err = tensorFloats(n.out.Ws); err != nil {
+			return nil, err
+		}
+		if d.outB, err = tensorFloats(n.out.Bs); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// logits computes the network's logits for one sparse vector into out (len Classes), using hidden
+// (len width) as scratch. It is safe for concurrent use (it only reads the weights).
+func (d *Weights) logits(idx []int32, val []float32, hidden, out []float32) {
+	w := d.width
+	copy(hidden, d.bias)
+	for k, col := range idx {
+		v := val[k]
+		row := d.emb[int(col)*w : int(col)*w+w]
+		for j := range row {
+			hidden[j] += v * row[j]
+		}
+	}
+	if d.outW == nil {
+		copy(out, hidden[:d.cfg.Classes])
+		return
+	}
+	for j := range hidden {
+		if hidden[j] < 0 {
+			hidden[j] = 0
+		}
+	}
+	// gotch's Linear keeps its weight as a transposed view: outW is [Hidden, Classes].
+	cl := d.cfg.Classes
+	copy(out, d.outB)
+	for j, x := range hidden {
+		if x == 0 {
+			continue // ReLU zeros are common: skip their row
+		}
+		row := d.outW[j*cl : j*cl+cl]
+		for c := range row {
+			out[c] += x * row[c]
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package training
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+)
+
+// DemoIntentsYAML is the demo shop's intents file (training/demo/intents.yaml): 36 intents of an online
+// shop with examples and answers, and out-of-scope examples.
+//
+//go:embed demo/intents.yaml
+var DemoIntentsYAML []byte
+
+// DemoOptions are the training options TrainDemo uses: small and quick (well under a minute on 2 cores).
+func DemoOptions(log *slog.Logger) Options {
+	return Options{Seed: 7, Epochs: 40, Patience: 5, BatchSize: 32, LR: 0.003, Hidden: 256, Members: 3,
+		Logger: log}
+}
+
+// DemoData parses the embedded demo intents.
+func DemoData() (*Dataset, error) {
+	return Parse("training/demo/intents.yaml", DemoIntentsYAML, FormatYAML)
+}
+
+// TrainDemo trains the demo shop's intent model from the embedded training/demo/intents.yaml into
+// outDir (written atomically). `shopchat serve --demo` calls it when no model exists.
+func TrainDemo(ctx context.Context, outDir string, log *slog.Logger) error {
+	ds, err := DemoData()
+	if err != nil {
+		return err
+	}
+	res, err := Train(ctx, ds, outDir, DemoOptions(log))
+	if err != nil {
+		return err
+	}
+	if log != nil {
+		log.Info("demo intent model trained", "dir", outDir, "version", res.Version,
+			"validation_accuracy", res.Metrics.Accuracy, "seconds", res.Seconds)
+	}
+	return nil
+}

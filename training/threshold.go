@@ -1,0 +1,114 @@
+package training
+
+import "sort"
+
+// scored is one prediction reduced to what threshold selection needs.
+type scored struct {
+	top      float64 // probability of the top in-scope label (0 when the explicit oos class is on top)
+	oosClass bool    // the explicit out-of-scope class is on top
+	correct  bool    // the top label is the gold label
+	goldOOS  bool    // the gold label is out of scope
+}
+
+// thresholdRule says how chooseThreshold picks.
+const (
+	// RuleBalanced maximises in-scope accuracy + out-of-scope recall on validation data.
+	RuleBalanced = "balanced"
+	// RuleAccuracy maximises overall accuracy (out-of-scope examples count once each).
+	RuleAccuracy = "accuracy"
+)
+
+var thrWeight = 1.0
+
+// noOOSRejectRate is the share of correctly classified validation messages that the threshold may turn
+// away when the validation data has no out-of-scope examples to choose it with.
+const noOOSRejectRate = 0.01
+
+// chooseThreshold picks the out-of-scope threshold on validation predictions. With out-of-scope examples
+// it maximises the rule over every distinct top probability; without them it is the lowest threshold that
+// rejects at most noOOSRejectRate of the correctly classified messages (so that clear nonsense, which the
+// model is unsure about, still falls out of scope).
+func chooseThreshold(s []scored, rule string) float64 {
+	nIn, nOOS := 0, 0
+	for _, p := range s {
+		if p.goldOOS {
+			nOOS++
+		} else {
+			nIn++
+		}
+	}
+	if nIn == 0 {
+		return 0
+	}
+	cands := make([]float64, 0, len(s)+1)
+	cands = append(cands, 0)
+	for _, p := range s {
+		if !p.oosClass {
+			cands = append(cands, p.top)
+		}
+	}
+	sort.Float64s(cands)
+	if nOOS == 0 {
+		var ok []float64
+		for _, p := range s {
+			if p.correct && !p.oosClass {
+				ok = append(ok, p.top)
+			}
+		}
+		if len(ok) == 0 {
+			return 0
+		}
+		sort.Float64s(ok)
+		k := int(float64(len(ok)) * noOOSRejectRate)
+		return ok[k]
+	}
+	// Sweep thresholds upwards: sort by top probability and move examples from accepted to rejected.
+	order := make([]int, len(s))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return s[order[a]].top < s[order[b]].top })
+	inOK, oosOK := 0, 0
+	for _, p := range s {
+		if p.goldOOS && p.oosClass {
+			oosOK++
+		}
+		if !p.goldOOS && p.correct && !p.oosClass {
+			inOK++
+		}
+	}
+	score := func() float64 {
+		if rule == RuleAccuracy {
+			return float64(inOK+oosOK) / float64(nIn+nOOS)
+		}
+		if rule == "w" {
+			return float64(inOK)/float64(nIn) + thrWeight*float64(oosOK)/float64(nOOS)
+		}
+		return float64(inOK)/float64(nIn) + float64(oosOK)/float64(nOOS)
+	}
+	best, bestT := score(), 0.0
+	i := 0
+	for i < len(order) {
+		// Threshold just above s[order[i]].top: reject every example with top <= that value.
+		t := s[order[i]].top
+		for i < len(order) && s[order[i]].top <= t {
+			p := s[order[i]]
+			if !p.oosClass {
+				if p.goldOOS {
+					oosOK++
+				} else if p.correct {
+					inOK--
+				}
+			}
+			i++
+		}
+		next := 1.0
+		if i < len(order) {
+			next = s[order[i]].top
+		}
+		if v := score(); v > best {
+			best, bestT = v, (t+next)/2
+		}
+	}
+	return bestT
+}

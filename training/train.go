@@ -1,0 +1,436 @@
+package training
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shopchat/shopchat/intents"
+	"github.com/shopchat/shopchat/internal/torchrt"
+	"github.com/shopchat/shopchat/nlp"
+)
+
+// Options configure Train. Zero values take the defaults noted on each field.
+type Options struct {
+	// Seed makes the run deterministic (same data, options and thread count give the same model).
+	Seed int64
+	// Epochs is the most epochs per network (default 30); training stops earlier when validation
+	// accuracy has not improved for Patience epochs (default 3).
+	Epochs   int
+	Patience int
+	// BatchSize (default 64), LR (Adam's learning rate, default 0.002) and WeightDecay (AdamW, default 0).
+	BatchSize   int
+	LR          float64
+	WeightDecay float64
+	// Hidden is the hidden layer width (default 512); Dropout on it (default 0.3); FeatureDrop drops
+	// input features while training (default 0.1).
+	Hidden      int
+	Dropout     float64
+	FeatureDrop float64
+	// Members is the ensemble size (default 3 networks with seeds Seed, Seed+1, ...).
+	Members int
+	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true.
+	Features intents.FeatureConfig
+	// NoSubwords turns the tokenizer's pieces off as features.
+	NoSubwords bool
+	// Vocab configures the learnt WordPiece vocabulary; TokenizerFile uses a given tokenizer.json instead.
+	Vocab         nlp.VocabConfig
+	TokenizerFile string
+	// ValFraction is the stratified share of the training data held out for validation when the data has
+	// no validation split (default 0.1).
+	ValFraction float64
+	// ThresholdRule picks the out-of-scope threshold on validation data (RuleBalanced by default).
+	ThresholdRule string
+	// Baseline also trains the linear baseline and saves it in OUT/baseline.
+	Baseline bool
+	// Threads is libtorch's thread count (default: the number of CPUs).
+	Threads int
+	// Progress receives progress bars (nil: none). Logger receives progress lines (nil: discarded).
+	Progress io.Writer
+	Logger   *slog.Logger
+	// AllowWarnings lets training proceed past validation warnings (errors always stop it). Default
+	// behaviour is to proceed and list them.
+	StrictWarnings bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Epochs <= 0 {
+		o.Epochs = 30
+	}
+	if o.Patience <= 0 {
+		o.Patience = 3
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 64
+	}
+	if o.LR <= 0 {
+		o.LR = 0.002
+	}
+	if o.Hidden <= 0 {
+		o.Hidden = 512
+	}
+	if o.Dropout <= 0 {
+		o.Dropout = 0.3
+	}
+	if o.FeatureDrop < 0 {
+		o.FeatureDrop = 0
+	} else if o.FeatureDrop == 0 {
+		o.FeatureDrop = 0.1
+	}
+	if o.Members <= 0 {
+		o.Members = 3
+	}
+	if o.ValFraction <= 0 || o.ValFraction >= 1 {
+		o.ValFraction = 0.1
+	}
+	if o.ThresholdRule == "" {
+		o.ThresholdRule = RuleBalanced
+	}
+	if o.Threads <= 0 {
+		o.Threads = runtime.NumCPU()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	o.Features.Subwords = !o.NoSubwords
+	return o
+}
+
+// Result is what Train reports.
+type Result struct {
+	Dir      string             `json:"dir"`
+	Version  string             `json:"version"`
+	Metrics  *Metrics           `json:"validation"`
+	Baseline *Metrics           `json:"baseline_validation,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
+	History  [][]epochStat      `json:"history"`
+	Seconds  float64            `json:"train_seconds"`
+	Timing   map[string]float64 `json:"timing_seconds"`
+}
+
+// prepared is a split after normalisation, tokenization and vectorisation.
+type prepared struct {
+	ex    []Example
+	prep  []intents.Prepared
+	vec   *vecSet
+	label []int
+}
+
+// Train validates ds, splits off validation data when ds has none, trains the intent network ensemble
+// (and the linear baseline when asked) and writes the model directory outDir atomically: the new model
+// is built in a temporary sibling directory and renamed into place only when complete, so a failed run
+// leaves the previous model untouched.
+func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result, error) {
+	o = o.withDefaults()
+	start := time.Now()
+	timing := map[string]float64{}
+	lap := func(name string, t0 time.Time) { timing[name] = time.Since(t0).Seconds() }
+	rep := Validate(ds, DefaultValidation())
+	if err := rep.Err(); err != nil {
+		return nil, err
+	}
+	for _, w := range rep.Warnings {
+		o.Logger.Warn("training data", "warning", w)
+	}
+	if o.StrictWarnings && len(rep.Warnings) > 0 {
+		return nil, fmt.Errorf("%d warnings in the training data and strict mode is on", len(rep.Warnings))
+	}
+	train, val := rep.Train, ds.Val
+	if len(val) == 0 {
+		train, val = stratifiedSplit(train, o.ValFraction, o.Seed)
+	}
+	labels := labelSet(train)
+	hasOOS := false
+	for _, l := range labels {
+		hasOOS = hasOOS || l == intents.OutOfScope
+	}
+	// Tokenizer.
+	t0 := time.Now()
+	var tokJSON []byte
+	var tok *nlp.Tokenizer
+	if o.Features.Subwords {
+		var err error
+		if o.TokenizerFile != "" {
+			if tokJSON, err = os.ReadFile(o.TokenizerFile); err != nil {
+				return nil, err
+			}
+		} else {
+			texts := make([]string, len(train))
+			for i, e := range train {
+				texts[i] = e.Text
+			}
+			vocab, err := nlp.LearnVocab(texts, o.Vocab)
+			if err != nil {
+				return nil, err
+			}
+			var buf bytes.Buffer
+			if err := nlp.WriteTokenizerJSON(&buf, vocab); err != nil {
+				return nil, err
+			}
+			tokJSON = buf.Bytes()
+		}
+		if tok, err = nlp.ParseTokenizer(tokJSON); err != nil {
+			return nil, err
+		}
+	}
+	lap("tokenizer", t0)
+	t0 = time.Now()
+	protoFeat := &prepConfig{cfg: o.Features, tok: tok}
+	trP, err := protoFeat.prepare(train)
+	if err != nil {
+		return nil, err
+	}
+	vaP, err := protoFeat.prepare(val)
+	if err != nil {
+		return nil, err
+	}
+	lap("prepare", t0)
+	t0 = time.Now()
+	feat := intents.FitFeaturizer(o.Features, tok, trP)
+	labelIndex := map[string]int{}
+	for i, l := range labels {
+		labelIndex[l] = i
+	}
+	trV := vectorise(feat, trP, train, labelIndex)
+	vaV := vectorise(feat, vaP, val, labelIndex)
+	lap("features", t0)
+	o.Logger.Info("training data", "train", len(train), "validation", len(val), "labels", len(labels),
+		"features", feat.Dim()-1, "out_of_scope_class", hasOOS)
+
+	w := torchrt.NewWorker()
+	defer w.Close()
+	if err := w.Do(ctx, func() error { torchrt.SetNumThreads(o.Threads); return nil }); err != nil {
+		return nil, err
+	}
+	res := &Result{Warnings: rep.Warnings, Timing: timing}
+	hash := dataHash(train, val)
+	// The network ensemble.
+	t0 = time.Now()
+	netCfg := intents.NetConfig{Inputs: feat.Dim(), Hidden: o.Hidden, Classes: len(labels), Dropout: o.Dropout}
+	var members []*intents.Weights
+	for m := 0; m < o.Members; m++ {
+		wts, hist, err := trainNet(ctx, w, trV, vaV, netOptions{
+			net: netCfg, seed: o.Seed + int64(m), epochs: o.Epochs, patience: o.Patience, batch: o.BatchSize,
+			lr: o.LR, weightDecay: o.WeightDecay, featureDrop: o.FeatureDrop,
+			name: fmt.Sprintf("net %d/%d", m+1, o.Members), progress: o.Progress,
+		})
+		if err != nil {
+			return nil, err
+		}
+		o.Logger.Info("network trained", "member", m+1, "epochs", len(hist), "best_val_accuracy", bestAcc(hist))
+		res.History = append(res.History, hist)
+		members = append(members, wts)
+	}
+	lap("network", t0)
+	mcfg := intents.ModelConfig{Features: feat.Config(), Net: netCfg, DataHash: hash, Seed: o.Seed,
+		Trainer: map[string]any{"epochs": o.Epochs, "patience": o.Patience, "batch_size": o.BatchSize, "lr": o.LR,
+			"weight_decay": o.WeightDecay, "feature_drop": o.FeatureDrop, "threshold_rule": o.ThresholdRule}}
+	if hasOOS {
+		mcfg.OOSLabel = intents.OutOfScope
+	}
+	model, err := intents.NewModel(mcfg, labels, feat, members)
+	if err != nil {
+		return nil, err
+	}
+	res.Metrics = calibrate(model, vaP, val, o.ThresholdRule)
+	var base *intents.Model
+	if o.Baseline {
+		t0 = time.Now()
+		// The baseline reads word 1-2 and character 2-5 n-grams only (no sub-words).
+		bf := o.Features
+		bf.Subwords = false
+		bfeat := intents.FitFeaturizer(bf, nil, trP)
+		btrV := vectorise(bfeat, trP, train, labelIndex)
+		bvaV := vectorise(bfeat, vaP, val, labelIndex)
+		bcfg := intents.NetConfig{Inputs: bfeat.Dim(), Hidden: 0, Classes: len(labels)}
+		bw, hist, err := trainNet(ctx, w, btrV, bvaV, netOptions{
+			net: bcfg, seed: o.Seed, epochs: 2 * o.Epochs, patience: o.Patience, batch: o.BatchSize,
+			lr: 0.01, name: "linear baseline", progress: o.Progress,
+		})
+		if err != nil {
+			return nil, err
+		}
+		lap("baseline", t0)
+		o.Logger.Info("baseline trained", "epochs", len(hist), "best_val_accuracy", bestAcc(hist))
+		bm := mcfg
+		bm.Net = bcfg
+		bm.Features = bfeat.Config()
+		bm.Trainer = map[string]any{"model": "logistic regression on TF-IDF n-grams", "epochs": 2 * o.Epochs, "lr": 0.01}
+		base, err = intents.NewModel(bm, labels, bfeat, []*intents.Weights{bw})
+		if err != nil {
+			return nil, err
+		}
+		res.Baseline = calibrate(base, vaP, val, o.ThresholdRule)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	// Write atomically.
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(outDir)), "."+filepath.Base(outDir)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	metrics := map[string]any{"validation": res.Metrics, "history": res.History, "train_seconds": res.Seconds,
+		"timing_seconds": timing, "warnings": rep.Warnings, "train_examples": len(train), "validation_examples": len(val)}
+	v, err := intents.SaveModel(ctx, w, tmp, model, tokJSON, metrics)
+	if err != nil {
+		return nil, err
+	}
+	if base != nil {
+		bdir := filepath.Join(tmp, "baseline")
+		if _, err := intents.SaveModel(ctx, w, bdir, base, nil, map[string]any{"validation": res.Baseline}); err != nil {
+			return nil, err
+		}
+	}
+	if err := replaceDir(tmp, outDir); err != nil {
+		return nil, err
+	}
+	res.Dir, res.Version = outDir, v
+	return res, nil
+}
+
+func bestAcc(h []epochStat) float64 {
+	b := 0.0
+	for _, s := range h {
+		b = max(b, s.ValAcc)
+	}
+	return b
+}
+
+// replaceDir renames tmp to dst, moving an existing dst aside first and removing it afterwards.
+func replaceDir(tmp, dst string) error {
+	old := ""
+	if _, err := os.Stat(dst); err == nil {
+		old = fmt.Sprintf("%s.old-%d", dst, time.Now().UnixNano())
+		if err := os.Rename(dst, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		if old != "" {
+			os.Rename(old, dst)
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+type prepConfig struct {
+	cfg intents.FeatureConfig
+	tok *nlp.Tokenizer
+}
+
+// prepare normalises and tokenizes examples on every CPU.
+func (p *prepConfig) prepare(ex []Example) ([]intents.Prepared, error) {
+	f := intents.NewPreparer(p.cfg, p.tok)
+	out := make([]intents.Prepared, len(ex))
+	errs := make([]error, len(ex))
+	var wg sync.WaitGroup
+	n := runtime.NumCPU()
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := g; i < len(ex); i += n {
+				out[i], errs[i] = f.Prepare(ex[i].Text)
+			}
+		}(g)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ex[i].Where(), err)
+		}
+	}
+	return out, nil
+}
+
+func vectorise(f *intents.Featurizer, p []intents.Prepared, ex []Example, labels map[string]int) *vecSet {
+	v := &vecSet{idx: make([][]int32, len(p)), val: make([][]float32, len(p)), y: make([]int64, len(p))}
+	for i := range p {
+		v.idx[i], v.val[i] = f.Vector(p[i], nil, nil)
+		l, ok := labels[ex[i].Label]
+		if !ok {
+			l = -1
+		}
+		v.y[i] = int64(l)
+	}
+	return v
+}
+
+func labelSet(ex []Example) []string {
+	m := map[string]bool{}
+	for _, e := range ex {
+		m[e.Label] = true
+	}
+	out := make([]string, 0, len(m))
+	for l := range m {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// stratifiedSplit holds out frac of each label's examples (at least one when a label has 3 or more),
+// deterministically for a seed.
+func stratifiedSplit(ex []Example, frac float64, seed int64) (train, val []Example) {
+	by := map[string][]int{}
+	for i, e := range ex {
+		by[e.Label] = append(by[e.Label], i)
+	}
+	labels := make([]string, 0, len(by))
+	for l := range by {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	rng := rand.New(rand.NewSource(seed))
+	hold := make([]bool, len(ex))
+	for _, l := range labels {
+		idx := by[l]
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		k := int(float64(len(idx))*frac + 0.5)
+		if k == 0 && len(idx) >= 3 {
+			k = 1
+		}
+		for _, i := range idx[:k] {
+			hold[i] = true
+		}
+	}
+	for i, e := range ex {
+		if hold[i] {
+			val = append(val, e)
+		} else {
+			train = append(train, e)
+		}
+	}
+	return train, val
+}
+
+// dataHash is the SHA-256 of the training and validation texts and labels, in order.
+func dataHash(parts ...[]Example) string {
+	h := sha256.New()
+	for _, p := range parts {
+		for _, e := range p {
+			fmt.Fprintf(h, "%s\x00%s\x00", e.Label, e.Text)
+		}
+		h.Write([]byte{1})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ErrNoModel is returned when a model directory does not exist.
+var ErrNoModel = errors.New("no model")
