@@ -45,12 +45,19 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, er
 	req := &appendReq{ctx: ctx, m: m, done: make(chan appendRes, 1)}
 	s.appending.Add(1)
 	defer s.appending.Add(-1)
+	// Enqueue under the read lock: Close takes the write lock before it stops the writer, so every
+	// queued request is answered.
+	s.closeMu.RLock()
+	if s.isClosed {
+		s.closeMu.RUnlock()
+		return Message{}, false, fmt.Errorf("kb: append message: %w", ErrClosed)
+	}
 	select {
 	case s.appendCh <- req:
+		s.closeMu.RUnlock()
 	case <-ctx.Done():
+		s.closeMu.RUnlock()
 		return Message{}, false, fmt.Errorf("kb: append message: %w", ctx.Err())
-	case <-s.closed:
-		return Message{}, false, fmt.Errorf("kb: append message: %w", ErrClosed)
 	}
 	// Once queued, wait for the outcome: the writer always answers, also when closing.
 	res := <-req.done
@@ -113,7 +120,7 @@ func (s *Store) writerLoop() {
 }
 
 // appendLinger is the longest a batch waits for more messages from callers in flight.
-const appendLinger = 2 * time.Millisecond
+const appendLinger = 5 * time.Millisecond
 
 // commitBatch stores a batch in one transaction and answers every request. When the transaction fails
 // after some messages were written, it is rolled back and each message is retried on its own, so one
@@ -144,13 +151,14 @@ func (s *Store) tryBatch(batch []*appendReq) ([]appendRes, error) {
 	if err != nil {
 		return nil, s.wrapErr("append message", err)
 	}
-	dedup, bump, insert := tx.Stmt(s.stmts.appendDedup), tx.Stmt(s.stmts.appendBump), tx.Stmt(s.stmts.appendInsert)
+	st := &appendStmts{dedup: tx.Stmt(s.stmts.appendDedup), bump: tx.Stmt(s.stmts.appendBump),
+		unbump: tx.Stmt(s.stmts.appendUnbump), insert: tx.Stmt(s.stmts.appendInsert)}
 	for i, req := range batch {
 		if req.ctx.Err() != nil {
 			results[i] = appendRes{err: fmt.Errorf("kb: append message: %w", req.ctx.Err())}
 			continue
 		}
-		res, fatal := s.appendOne(ctx, dedup, bump, insert, req.m)
+		res, fatal := s.appendOne(ctx, st, req.m)
 		if fatal != nil {
 			tx.Rollback()
 			return nil, fatal
@@ -163,20 +171,13 @@ func (s *Store) tryBatch(batch []*appendReq) ([]appendRes, error) {
 	return results, nil
 }
 
-// appendOne writes one message. A returned res.err wrote nothing; a fatal error may have written part
-// of it and fails the transaction.
-func (s *Store) appendOne(ctx context.Context, dedup, bump, insert *sql.Stmt, m Message) (res appendRes, fatal error) {
-	if m.ClientID != "" {
-		stored, err := scanMessage(dedup.QueryRowContext(ctx, m.ConvID, m.Sender, m.ClientID))
-		switch {
-		case err == nil:
-			return appendRes{m: stored, dup: true}, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return appendRes{}, s.wrapErr("append message", err)
-		}
-	}
+// appendOne writes one message: it takes the conversation's next seq and inserts the message; when the
+// insert hits the (conv, sender, client id) unique index the message is a duplicate, the seq is given
+// back (nothing else took a seq in between: there is one writer) and the stored message is returned. A
+// returned res.err wrote nothing; a fatal error may have written part of it and fails the transaction.
+func (s *Store) appendOne(ctx context.Context, st *appendStmts, m Message) (res appendRes, fatal error) {
 	var seq int64
-	err := bump.QueryRowContext(ctx, ms(m.CreatedAt), m.ConvID).Scan(&seq)
+	err := st.bump.QueryRowContext(ctx, ms(m.CreatedAt), m.ConvID).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return appendRes{err: fmt.Errorf("kb: append message: conversation %q: %w", m.ConvID, ErrNotFound)}, nil
 	}
@@ -184,12 +185,27 @@ func (s *Store) appendOne(ctx context.Context, dedup, bump, insert *sql.Stmt, m 
 		return appendRes{}, s.wrapErr("append message", err)
 	}
 	m.Seq = seq
-	if _, err := insert.ExecContext(ctx, m.ConvID, m.Seq, m.ClientID, m.Sender, m.AgentID, m.Type, m.Text,
-		nullJSON(m.Payload), m.Intent, m.Confidence, nullJSON(m.Entities), ms(m.CreatedAt)); err != nil {
+	r, err := st.insert.ExecContext(ctx, m.ConvID, m.Seq, m.ClientID, m.Sender, m.AgentID, m.Type, m.Text,
+		nullJSON(m.Payload), m.Intent, m.Confidence, nullJSON(m.Entities), ms(m.CreatedAt))
+	if err != nil {
 		return appendRes{}, s.wrapErr("append message", err)
 	}
-	return appendRes{m: m}, nil
+	if n, err := r.RowsAffected(); err != nil || n == 1 {
+		return appendRes{m: m}, s.wrapErr("append message", err)
+	}
+	// A duplicate: give the seq back and return what is stored.
+	if _, err := st.unbump.ExecContext(ctx, m.ConvID); err != nil {
+		return appendRes{}, s.wrapErr("append message", err)
+	}
+	stored, err := scanMessage(st.dedup.QueryRowContext(ctx, m.ConvID, m.Sender, m.ClientID))
+	if err != nil {
+		return appendRes{}, s.wrapErr("append message: read duplicate", err)
+	}
+	return appendRes{m: stored, dup: true}, nil
 }
+
+// appendStmts are the writer's statements bound to one transaction.
+type appendStmts struct{ dedup, bump, unbump, insert *sql.Stmt }
 
 func isConstraint(err error) bool {
 	var se sqlite3.Error

@@ -21,6 +21,31 @@ JOIN faqs f ON f.id = r.rowid
 WHERE f.enabled = 1 AND (? = '' OR f.locale = ? OR f.locale = ?)
 ORDER BY r.rank LIMIT ?`
 
+// commonTerm is the number of FAQs from which on a word counts as common. When no FAQ has every word,
+// the next stages use only the rarer words, so that FTS5 ranks at most a few hundred FAQs rather than
+// thousands: common words weigh little in BM25 (their IDF is low). When every word is common, the first
+// two together, then the first alone, are used.
+const commonTerm = 128
+
+// splitTerms returns the terms found in fewer than commonTerm FAQs, and the others (counting stops at
+// commonTerm, so they keep the query's order). Terms found nowhere are dropped.
+func (s *Store) splitTerms(ctx context.Context, terms []string) (rare, common []string, err error) {
+	for _, t := range terms {
+		var n int
+		if err := s.stmts.faqTermDF.QueryRowContext(ctx, t, commonTerm).Scan(&n); err != nil {
+			return nil, nil, s.wrapErr("search faq", err)
+		}
+		switch {
+		case n == 0:
+		case n < commonTerm:
+			rare = append(rare, t)
+		default:
+			common = append(common, t)
+		}
+	}
+	return rare, common, nil
+}
+
 // MaxSearchQuery is the longest search text considered, in bytes; the rest is ignored.
 const MaxSearchQuery = 1024
 
@@ -79,9 +104,30 @@ func (s *Store) SearchFAQ(ctx context.Context, query, locale string, limit int) 
 	terms := strings.Split(match, " OR ")
 	stages := []string{strings.Join(terms, " AND ")}
 	if len(terms) >= 2 {
-		stages = append(stages, "{question variants tags} : ("+match+")", match)
+		stages = append(stages, "") // filled in only when the first stage finds nothing
 	}
-	for _, q := range stages {
+	for i := 0; i < len(stages); i++ {
+		q := stages[i]
+		if q == "" {
+			rare, common, err := s.splitTerms(ctx, terms)
+			if err != nil {
+				return nil, err
+			}
+			var more []string
+			switch {
+			case len(rare) > 0:
+				any := strings.Join(rare, " OR ")
+				more = []string{"{question variants tags} : (" + any + ")", any}
+			case len(common) >= 2:
+				more = []string{common[0] + " AND " + common[1], common[0]}
+			case len(common) == 1:
+				more = []string{common[0]}
+			default:
+				return nil, nil // no word of the query is in any FAQ
+			}
+			stages = append(stages[:i], more...)
+			q = stages[i]
+		}
 		rows, err := s.stmts.faqSearch.QueryContext(ctx, q, 4*limit+20, locale, locale, lang, limit)
 		if err != nil {
 			return nil, s.wrapErr("search faq", err)

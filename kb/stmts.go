@@ -16,9 +16,11 @@ type readStmts struct {
 	orderItems     *sql.Stmt
 	orderShipments *sql.Stmt
 	faqSearch      *sql.Stmt
+	faqTermDF      *sql.Stmt
 
 	appendDedup  *sql.Stmt
 	appendBump   *sql.Stmt
+	appendUnbump *sql.Stmt
 	appendInsert *sql.Stmt
 
 	all []*sql.Stmt
@@ -46,6 +48,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&st.orderItems, `SELECT sku, name, quantity, unit_price_minor FROM order_items WHERE order_number = ? ORDER BY line`},
 		{&st.orderShipments, `SELECT carrier, tracking_number, status, shipped_at, estimated_delivery, delivered_at FROM shipments WHERE order_number = ? ORDER BY shipped_at, tracking_number`},
 		{&st.faqSearch, faqSearchSQL},
+		{&st.faqTermDF, `SELECT count(*) FROM (SELECT rowid FROM faqs_fts WHERE faqs_fts MATCH ? LIMIT ?)`},
 	}
 	for _, r := range reads {
 		if err := prep(s.r, r.dst, r.q); err != nil {
@@ -61,7 +64,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&st.appendDedup, `SELECT ` + messageColumns + ` FROM messages WHERE conv_id = ? AND sender = ? AND client_id = ?`},
 		{&st.appendBump, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq`},
-		{&st.appendInsert, `INSERT INTO messages(` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&st.appendUnbump, `UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?`},
+		{&st.appendInsert, `INSERT INTO messages(` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (conv_id, sender, client_id) WHERE client_id <> '' DO NOTHING`},
 	}
 	for _, r := range writes {
 		if err := prep(s.w, r.dst, r.q); err != nil {

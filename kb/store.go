@@ -62,6 +62,8 @@ type Store struct {
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
 	closeOnce sync.Once
+	closeMu   sync.RWMutex // held for reading while an append is queued
+	isClosed  bool
 	closed    chan struct{}
 
 	limiter *failureLimiter
@@ -196,6 +198,9 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.isClosed = true
+		s.closeMu.Unlock()
 		close(s.closed)
 		close(s.quit)
 		s.writerWG.Wait()

@@ -175,3 +175,65 @@ func TestAppendConcurrentGapFree(t *testing.T) {
 		t.Fatalf("stored %d messages, want %d", total, writers*per)
 	}
 }
+
+// Appends racing with Close either succeed or fail with ErrClosed; none hangs.
+func TestAppendDuringClose(t *testing.T) {
+	ctx := context.Background()
+	s, err := kb.Open(ctx, kb.Config{Path: filepath.Join(t.TempDir(), "kb.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.CreateConversation(ctx, kb.Conversation{})
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				_, _, err := s.AppendMessage(ctx, kb.Message{ConvID: c.ID, Sender: kb.SenderBot, Text: "x"})
+				if errors.Is(err, kb.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	s.Close()
+	wg.Wait()
+}
+
+func TestModelRegistry(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := s.ActiveModel(ctx, "intent"); !errors.Is(err, kb.ErrNotFound) {
+		t.Fatalf("no model yet: %v", err)
+	}
+	for _, v := range []string{"aaa", "bbb"} {
+		if err := s.RegisterModel(ctx, kb.ModelRecord{Kind: "intent", Version: v, Path: "models/" + v, Metrics: []byte(`{"accuracy":0.9}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ActivateModel(ctx, "intent", "aaa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ActivateModel(ctx, "intent", "bbb"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.ActiveModel(ctx, "intent")
+	if err != nil || m.Version != "bbb" || m.Path != "models/bbb" {
+		t.Fatalf("active %+v %v", m, err)
+	}
+	if err := s.ActivateModel(ctx, "intent", "zzz"); !errors.Is(err, kb.ErrNotFound) {
+		t.Fatalf("unknown version: %v", err)
+	}
+	all, _ := s.Models(ctx, "")
+	if len(all) != 2 {
+		t.Fatalf("models %+v", all)
+	}
+	if err := s.RegisterModel(ctx, kb.ModelRecord{Kind: "intent"}); !errors.Is(err, kb.ErrInvalid) {
+		t.Fatalf("incomplete record: %v", err)
+	}
+}

@@ -19,7 +19,7 @@ var (
 	reDateRelative = regexp.MustCompile(`\b(?:(?:the\s+)?day\s+before\s+yesterday|(?:the\s+)?day\s+after\s+tomorrow|yesterday|yday|yesterdy|yesteday|today|tonight|tomorrow|tomorow|tommorow|tommorrow|tmrw|tmr|last\s+night|this\s+(?:morning|afternoon|evening))\b`)
 	reDateAgo      = regexp.MustCompile(`\b(` + dateCount + `)\s+(days?|weeks?|months?|years?)\s+(?:ago|back|earlier)\b`)
 	reDateIn       = regexp.MustCompile(`\b(?:in\s+(` + dateCount + `)\s+(days?|weeks?|months?)|(` + dateCount + `)\s+(days?|weeks?|months?)\s+from\s+now)\b`)
-	reDateWeekday  = regexp.MustCompile(`\b(?:(last|this|next|coming|past|previous)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\b`)
+	reDateWeekday  = regexp.MustCompile(`\b(?:(last|this|next|coming|past|previous)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\b(?:,?\s+(?:the\s+(\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th))\b)?`)
 	reDateYMD      = regexp.MustCompile(`\b(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})\b`)
 	reDateNumeric  = regexp.MustCompile(`\b(\d{1,2})([./-])(\d{1,2})([./-])(\d{4}|\d{2})\b`)
 	reDateShort    = regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})\b`)
@@ -52,14 +52,14 @@ var dateMonthNumbers = map[string]time.Month{
 }
 
 // dateOrdinalNext are words that may follow "the 5th" when it is a date ("on the 5th and ...").
-var dateOrdinalNext = wordSet("and or at but so please i we it when because as then of in")
+var dateOrdinalNext = entWordSet("and or at but so please i we it when because as then of in")
 
 // dateOrdinalPrev are words before a bare "5th" that make it a date ("on 5th").
-var dateOrdinalPrev = wordSet("on by until till since before after from")
+var dateOrdinalPrev = entWordSet("on by until till since before after from")
 
 // findDates adds date candidates resolved against now in e.loc. Each family of patterns runs only when
 // the message has a keyword it needs.
-func (e *Extractor) findDates(s *scan, now time.Time) {
+func (e *Extractor) findDates(s *entityScan, now time.Time) {
 	y, mo, d := now.In(e.loc).Date()
 	today := time.Date(y, mo, d, 12, 0, 0, 0, e.loc) // noon: adding days never crosses a DST edge
 	if s.words&flagRelative != 0 {
@@ -80,12 +80,12 @@ func (e *Extractor) findDates(s *scan, now time.Time) {
 }
 
 // addDate adds a date candidate with value YYYY-MM-DD.
-func (s *scan) addDate(start, end int, t time.Time) {
+func (s *entityScan) addDate(start, end int, t time.Time) {
 	s.add(start, end, EntityDate, t.Format("2006-01-02"))
 }
 
 // findRelativeDates: "yesterday", "tomorrow", "the day before yesterday", "last night".
-func findRelativeDates(s *scan, today time.Time) {
+func findRelativeDates(s *entityScan, today time.Time) {
 	for _, m := range s.inKeywords(reDateRelative, flagRelative) {
 		key := strings.Join(strings.Fields(strings.TrimPrefix(s.lower[m[0]:m[1]], "the ")), " ")
 		if n, ok := dateRelativeDays[key]; ok {
@@ -95,7 +95,7 @@ func findRelativeDates(s *scan, today time.Time) {
 }
 
 // findShiftedDates: "3 days ago", "a week ago", "in two weeks", "5 days from now".
-func findShiftedDates(s *scan, today time.Time) {
+func findShiftedDates(s *entityScan, today time.Time) {
 	if s.words&flagAgo != 0 {
 		for _, m := range s.inKeywords(reDateAgo, flagAgo) {
 			if t, ok := dateShift(today, s.lower[m[2]:m[3]], s.lower[m[4]:m[5]], -1); ok {
@@ -117,32 +117,71 @@ func findShiftedDates(s *scan, today time.Time) {
 }
 
 // findWeekdays: "friday", "last friday", "next mon", "this sunday".
-func findWeekdays(s *scan, today time.Time) {
+func findWeekdays(s *entityScan, today time.Time) {
 	for _, m := range s.inKeywords(reDateWeekday, flagWeekday) {
 		mod := ""
 		if m[2] >= 0 {
 			mod = s.lower[m[2]:m[3]]
 		}
 		name := s.lower[m[4]:m[5]]
-		if mod == "" && !strings.HasSuffix(name, "day") {
+		day := ""
+		if m[6] >= 0 {
+			day = s.lower[m[6]:m[7]]
+		} else if m[8] >= 0 {
+			day = s.lower[m[8]:m[9]]
+		}
+		if mod == "" && day == "" && !strings.HasSuffix(name, "day") {
 			continue // "sat", "sun", "wed" alone are words, not days
+		}
+		if day != "" {
+			// "Friday 27th": the 27th of the month around today that falls on a Friday.
+			d, _ := entParseSmallInt(day)
+			if t, ok := dateWeekdayDay(today, dateWeekdays[name], d); ok {
+				s.addDate(m[0], m[1], t)
+			}
+			continue
 		}
 		s.addDate(m[0], m[1], today.AddDate(0, 0, weekdayDelta(today.Weekday(), dateWeekdays[name], mod)))
 	}
 }
 
+// dateWeekdayDay returns the day d of last, this or next month that falls on weekday wd, the one
+// nearest today; when none does (a mistaken weekday), day d of the current month.
+func dateWeekdayDay(today time.Time, wd time.Weekday, d int) (time.Time, bool) {
+	first := time.Date(today.Year(), today.Month(), 1, 12, 0, 0, 0, today.Location())
+	var best time.Time
+	for _, shift := range []int{0, -1, 1} {
+		m := dateAddMonths(first, shift)
+		t, ok := dateValid(today.Location(), m.Year(), int(m.Month()), d)
+		if ok && t.Weekday() == wd && (best.IsZero() || entAbsDuration(t.Sub(today)) < entAbsDuration(best.Sub(today))) {
+			best = t
+		}
+	}
+	if !best.IsZero() {
+		return best, true
+	}
+	return dateValid(today.Location(), today.Year(), int(today.Month()), d)
+}
+
+func entAbsDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
 // findMonthDates: "March 3", "3rd of March 2026", "sept. 14th, 2026".
-func findMonthDates(s *scan, today time.Time) {
-	for _, m := range s.inDigits(reDateDayMonth, s.lower, need{cluster: 1}) {
-		day, _ := parseSmallInt(s.lower[m[2]:m[3]])
+func findMonthDates(s *entityScan, today time.Time) {
+	for _, m := range s.inDigits(reDateDayMonth, s.lower, regionNeed{cluster: 1}) {
+		day, _ := entParseSmallInt(s.lower[m[2]:m[3]])
 		month := dateMonthNumbers[s.lower[m[4]:m[5]]]
 		if t, ok := dateFromParts(today, s.lower, m, 6, month, day); ok {
 			s.addDate(m[0], m[1], t)
 		}
 	}
-	for _, m := range s.inDigits(reDateMonthDay, s.lower, need{cluster: 1}) {
+	for _, m := range s.inDigits(reDateMonthDay, s.lower, regionNeed{cluster: 1}) {
 		month := dateMonthNumbers[s.lower[m[2]:m[3]]]
-		day, _ := parseSmallInt(s.lower[m[4]:m[5]])
+		day, _ := entParseSmallInt(s.lower[m[4]:m[5]])
 		if t, ok := dateFromParts(today, s.lower, m, 6, month, day); ok {
 			s.addDate(m[0], m[1], t)
 		}
@@ -156,33 +195,33 @@ func dateFromParts(today time.Time, text string, m []int, yi int, month time.Mon
 		return time.Time{}, false
 	}
 	if m[yi] >= 0 {
-		y, _ := parseSmallInt(text[m[yi]:m[yi+1]])
+		y, _ := entParseSmallInt(text[m[yi]:m[yi+1]])
 		return dateValid(today.Location(), y, int(month), day)
 	}
 	return dateNearest(today, month, day)
 }
 
 // findNumericDates: "12/03/2026", "2026-03-12", "12/03", "the 5th".
-func (e *Extractor) findNumericDates(s *scan, today time.Time) {
-	for _, m := range s.inDigits(reDateYMD, s.text, need{cluster: 6, dateSep: true}) {
+func (e *Extractor) findNumericDates(s *entityScan, today time.Time) {
+	for _, m := range s.inDigits(reDateYMD, s.text, regionNeed{cluster: 6, dateSep: true}) {
 		if s.text[m[4]:m[5]] != s.text[m[8]:m[9]] || dateJoined(s.text, m[0], m[1]) {
 			continue
 		}
-		y, _ := parseSmallInt(s.text[m[2]:m[3]])
-		mo, _ := parseSmallInt(s.text[m[6]:m[7]])
-		d, _ := parseSmallInt(s.text[m[10]:m[11]])
+		y, _ := entParseSmallInt(s.text[m[2]:m[3]])
+		mo, _ := entParseSmallInt(s.text[m[6]:m[7]])
+		d, _ := entParseSmallInt(s.text[m[10]:m[11]])
 		if t, ok := dateValid(today.Location(), y, mo, d); ok {
 			s.addDate(m[0], m[1], t)
 		}
 	}
-	for _, m := range s.inDigits(reDateNumeric, s.text, need{cluster: 4, dateSep: true}) {
+	for _, m := range s.inDigits(reDateNumeric, s.text, regionNeed{cluster: 4, dateSep: true}) {
 		if s.text[m[4]:m[5]] != s.text[m[8]:m[9]] || dateJoined(s.text, m[0], m[1]) {
 			continue
 		}
-		a, _ := parseSmallInt(s.text[m[2]:m[3]])
-		b, _ := parseSmallInt(s.text[m[6]:m[7]])
+		a, _ := entParseSmallInt(s.text[m[2]:m[3]])
+		b, _ := entParseSmallInt(s.text[m[6]:m[7]])
 		ys := s.text[m[10]:m[11]]
-		y, _ := parseSmallInt(ys)
+		y, _ := entParseSmallInt(ys)
 		if len(ys) == 2 {
 			y += 2000
 		}
@@ -194,18 +233,18 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 			s.addDate(m[0], m[1], t)
 		}
 	}
-	for _, m := range s.inDigits(reDateShort, s.text, need{cluster: 2, dateSep: true}) {
+	for _, m := range s.inDigits(reDateShort, s.text, regionNeed{cluster: 2, dateSep: true}) {
 		if dateJoined(s.text, m[0], m[1]) {
 			continue // part of a longer date, a path or a range
 		}
 		if m[3]-m[2] == 1 && m[5]-m[4] == 1 {
 			continue // "1/2" is a fraction more often than a date
 		}
-		if ws, we := nextWord(s.lower, m[1]); ws >= 0 && (s.lower[ws:we] == "off" || s.lower[ws:we] == "price") {
+		if ws, we := entNextWord(s.lower, m[1]); ws >= 0 && (s.lower[ws:we] == "off" || s.lower[ws:we] == "price") {
 			continue
 		}
-		a, _ := parseSmallInt(s.text[m[2]:m[3]])
-		b, _ := parseSmallInt(s.text[m[4]:m[5]])
+		a, _ := entParseSmallInt(s.text[m[2]:m[3]])
+		b, _ := entParseSmallInt(s.text[m[4]:m[5]])
 		mo, d, ok := e.dayMonthOrder(a, b)
 		if !ok {
 			continue
@@ -214,9 +253,9 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 			s.addDate(m[0], m[1], t)
 		}
 	}
-	for _, m := range s.inDigits(reDateOrdinal, s.lower, need{cluster: 1, mixed: true}) {
+	for _, m := range s.inDigits(reDateOrdinal, s.lower, regionNeed{cluster: 1, mixed: true}) {
 		hasThe := strings.HasPrefix(s.lower[m[0]:m[1]], "the")
-		if !hasThe && !dateOrdinalPrev[prevWord(s.lower, m[0])] {
+		if !hasThe && !dateOrdinalPrev[entPrevWord(s.lower, m[0])] {
 			continue
 		}
 		shift := 0 // months from the current one: "of last month", "of next month"
@@ -227,10 +266,10 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 			case "next":
 				shift = 1
 			}
-		} else if ws, we := nextWord(s.lower, m[1]); ws >= 0 && !dateOrdinalNext[s.lower[ws:we]] {
+		} else if ws, we := entNextWord(s.lower, m[1]); ws >= 0 && !dateOrdinalNext[s.lower[ws:we]] {
 			continue // "the 5th time", "the 2nd item"
 		}
-		d, _ := parseSmallInt(s.lower[m[2]:m[3]])
+		d, _ := entParseSmallInt(s.lower[m[2]:m[3]])
 		month := dateAddMonths(time.Date(today.Year(), today.Month(), 1, 12, 0, 0, 0, today.Location()), shift)
 		if t, ok := dateValid(today.Location(), month.Year(), int(month.Month()), d); ok {
 			s.addDate(m[0], m[1], t)
@@ -241,8 +280,8 @@ func (e *Extractor) findNumericDates(s *scan, today time.Time) {
 // dateJoined reports whether text[start:end] is joined to more numbers by '/', '.' or '-'.
 func dateJoined(text string, start, end int) bool {
 	joiner := func(c byte) bool { return c == '/' || c == '.' || c == '-' }
-	return end+1 < len(text) && joiner(text[end]) && isDigit(text[end+1]) ||
-		start >= 2 && joiner(text[start-1]) && isDigit(text[start-2]) ||
+	return end+1 < len(text) && joiner(text[end]) && entIsDigit(text[end+1]) ||
+		start >= 2 && joiner(text[start-1]) && entIsDigit(text[start-2]) ||
 		end < len(text) && text[end] == '/' || start > 0 && text[start-1] == '/'
 }
 
@@ -307,17 +346,17 @@ const dateAheadDays = 60
 // February).
 func dateShift(today time.Time, count, unit string, dir int) (time.Time, bool) {
 	count = strings.Join(strings.Fields(count), " ")
-	n, ok := parseSmallInt(count)
+	n, ok := entParseSmallInt(count)
 	if !ok {
 		switch count {
 		case "a", "an":
 			n = 1
 		default:
-			v := numberWords[count]
+			v := entNumberWords[count]
 			if v == "" {
 				return time.Time{}, false
 			}
-			n, _ = parseSmallInt(v)
+			n, _ = entParseSmallInt(v)
 		}
 	}
 	n *= dir

@@ -129,69 +129,69 @@ var typePriority = map[string]int{
 	EntityQuantity:    1,
 }
 
-// candidate is a possible entity before overlap resolution.
-type candidate struct {
+// entityCandidate is a possible entity before overlap resolution.
+type entityCandidate struct {
 	start, end int
 	typ        string
 	value      string
 }
 
-// scan holds the per-call state of one extraction.
-type scan struct {
+// entityScan holds the per-call state of one extraction.
+type entityScan struct {
 	text    string
-	lower   string   // ASCII-lower-cased copy of text (same byte offsets)
-	regions []region // spans around the digits of text, where every entity with a digit lies
-	words   wordFlag // which kinds of keyword occur in text
+	lower   string        // ASCII-lower-cased copy of text (same byte offsets)
+	regions []digitRegion // spans around the digits of text, where every entity with a digit lies
+	words   wordFlag      // which kinds of keyword occur in text
 	hits    []keywordHit
-	cands   []candidate
+	cands   []entityCandidate
 }
 
-// regionMargin is how far around a run of digits an entity containing it may reach (before widening
+// entRegionMargin is how far around a run of digits an entity containing it may reach (before widening
 // to the next whitespace): "september the 3", "49.90 us dollars".
-const regionMargin = 24
+const entRegionMargin = 24
 
-// newScan prepares text for the finders: the lower-cased copy, the digit regions and the keyword flags.
-func newScan(text string) *scan {
-	s := &scan{text: text, lower: asciiLower(text)}
+// newEntityScan prepares text for the finders: the lower-cased copy, the digit regions and the keyword flags.
+func newEntityScan(text string) *entityScan {
+	s := &entityScan{text: text, lower: entAsciiLower(text)}
 	s.regions = digitRegions(text)
 	s.keywordFlags()
 	s.regionStats()
 	return s
 }
 
-// maxWindow is the longest span a pattern is run on at once: longer windows (only in long, dense
+// entMaxWindow is the longest span a pattern is run on at once: longer windows (only in long, dense
 // texts) are cut at whitespace into overlapping chunks, so that the regexp engine stays on its fast
 // path for short inputs.
-const maxWindow = 512
+const entMaxWindow = 512
 
-// digitRegions returns the spans around each run of digits, widened by regionMargin and then out to
-// whitespace so no word is cut, merged, and chunked to maxWindow. Running the digit-bearing patterns on
+// digitRegions returns the spans around each run of digits, widened by entRegionMargin and then out to
+// whitespace so no word is cut, merged, and chunked to entMaxWindow. Running the digit-bearing patterns on
 // these spans only is what keeps typical messages fast; it finds every entity whose other parts lie
-// within regionMargin bytes of its digits (all of them, short of freak spacing such as "3" and "march"
+// within entRegionMargin bytes of its digits (all of them, short of freak spacing such as "3" and "march"
 // forty spaces apart). Linear in len(t).
-func digitRegions(t string) []region {
+func digitRegions(t string) []digitRegion {
 	var raw [][2]int
 	for i := 0; i < len(t); {
-		if !isDigit(t[i]) {
+		if !entIsDigit(t[i]) {
 			i++
 			continue
 		}
 		a := i
-		for i < len(t) && isDigit(t[i]) {
+		for i < len(t) && entIsDigit(t[i]) {
 			i++
 		}
-		raw = append(raw, [2]int{a - regionMargin, i + regionMargin})
+		raw = append(raw, [2]int{a - entRegionMargin, i + entRegionMargin})
 	}
-	var out []region
-	for _, w := range mergeWindows(t, raw) {
-		splitWindow(t, w[0], w[1], func(lo, hi int) { out = append(out, region{lo: lo, hi: hi}) })
+	var out []digitRegion
+	for _, w := range entMergeWindows(t, raw) {
+		entSplitWindow(t, w[0], w[1], func(lo, hi int) { out = append(out, digitRegion{lo: lo, hi: hi}) })
 	}
 	return out
 }
 
-// mergeWindows clamps the spans of raw (sorted by start) to t, widens each out to whitespace and merges
+// entMergeWindows clamps the spans of raw (sorted by start) to t, widens each out to whitespace and merges
 // those that touch. Linear in len(t) + len(raw): no byte is scanned twice when widening.
-func mergeWindows(t string, raw [][2]int) [][2]int {
+func entMergeWindows(t string, raw [][2]int) [][2]int {
 	var out [][2]int
 	n := len(t)
 	for _, w := range raw {
@@ -201,11 +201,11 @@ func mergeWindows(t string, raw [][2]int) [][2]int {
 			floor = out[len(out)-1][1]
 		}
 		lo = max(lo, floor)
-		for lo > floor && !isSpaceByte(t[lo-1]) {
+		for lo > floor && !entIsSpaceByte(t[lo-1]) {
 			lo--
 		}
 		hi = min(max(hi, floor), n)
-		for hi < n && !isSpaceByte(t[hi]) {
+		for hi < n && !entIsSpaceByte(t[hi]) {
 			hi++
 		}
 		if len(out) > 0 && lo <= floor {
@@ -217,20 +217,20 @@ func mergeWindows(t string, raw [][2]int) [][2]int {
 	return out
 }
 
-// splitWindow calls fn with t[lo:hi] cut at whitespace into chunks of about maxWindow/2 bytes that
-// overlap by 2*regionMargin, or with the whole span when it is short (or has no whitespace to cut at).
-func splitWindow(t string, lo, hi int, fn func(lo, hi int)) {
-	for hi-lo > maxWindow {
-		end := lo + maxWindow/2
-		for end < hi && !isSpaceByte(t[end]) {
+// entSplitWindow calls fn with t[lo:hi] cut at whitespace into chunks of about entMaxWindow/2 bytes that
+// overlap by 2*entRegionMargin, or with the whole span when it is short (or has no whitespace to cut at).
+func entSplitWindow(t string, lo, hi int, fn func(lo, hi int)) {
+	for hi-lo > entMaxWindow {
+		end := lo + entMaxWindow/2
+		for end < hi && !entIsSpaceByte(t[end]) {
 			end++
 		}
 		fn(lo, end)
 		if end >= hi {
 			return
 		}
-		next := end - 2*regionMargin
-		for next > lo && !isSpaceByte(t[next-1]) {
+		next := end - 2*entRegionMargin
+		for next > lo && !entIsSpaceByte(t[next-1]) {
 			next--
 		}
 		if next <= lo {
@@ -241,25 +241,28 @@ func splitWindow(t string, lo, hi int, fn func(lo, hi int)) {
 	fn(lo, hi)
 }
 
-// region is a span of text around one or more runs of digits, with what the patterns run on it need.
-type region struct {
+// digitRegion is a span of text around one or more runs of digits, with what the patterns run on it need.
+type digitRegion struct {
 	lo, hi  int
 	cluster int  // most digits in one cluster: digits joined by at most two separators ("+44 (20) 7946")
 	mixed   bool // a letter touches a digit ("A10023", "EH1", "1Z")
 	dateSep bool // a digit, then '/', '.' or '-', then a digit ("12/03")
+	inward  bool // a digit, then two letters ending a word: a UK postcode's inward code ("1AA")
 }
 
-// need says which regions a pattern can match in: its matches have at least cluster digits in one
-// cluster, a letter touching a digit when mixed, a date separator between digits when dateSep.
-type need struct {
+// regionNeed says which regions a pattern can match in: its matches have at least cluster digits in one
+// cluster, a letter touching a digit when mixed, a date separator between digits when dateSep, a UK
+// inward code when inward.
+type regionNeed struct {
 	cluster int
 	mixed   bool
 	dateSep bool
+	inward  bool
 }
 
-// regionStats fills the cluster, mixed and dateSep fields of every region. Linear in the regions'
+// regionStats fills the cluster, mixed, dateSep and inward fields of every region. Linear in the regions'
 // length.
-func (s *scan) regionStats() {
+func (s *entityScan) regionStats() {
 	t := s.lower
 	for ri := range s.regions {
 		r := &s.regions[ri]
@@ -267,15 +270,18 @@ func (s *scan) regionStats() {
 		for i := r.lo; i < r.hi; i++ {
 			c := t[i]
 			switch {
-			case isDigit(c):
+			case entIsDigit(c):
 				run++
 				gap = 0
 				r.cluster = max(r.cluster, run)
 				if i > r.lo && t[i-1] >= 'a' && t[i-1] <= 'z' || i+1 < r.hi && t[i+1] >= 'a' && t[i+1] <= 'z' {
 					r.mixed = true
 				}
-				if i+2 < r.hi && (t[i+1] == '/' || t[i+1] == '.' || t[i+1] == '-') && isDigit(t[i+2]) {
+				if i+2 < r.hi && (t[i+1] == '/' || t[i+1] == '.' || t[i+1] == '-') && entIsDigit(t[i+2]) {
 					r.dateSep = true
+				}
+				if i+2 < r.hi && entIsASCIILetter(t[i+1]) && entIsASCIILetter(t[i+2]) && (i+3 == len(t) || !entIsWordByte(t[i+3])) {
+					r.inward = true
 				}
 			case c >= 'a' && c <= 'z' || c >= 0x80:
 				run, gap = 0, 0
@@ -290,10 +296,10 @@ func (s *scan) regionStats() {
 
 // inDigits runs re over the digit regions of src (s.text or s.lower) that meet n, and returns every
 // match's submatch indices as offsets into src.
-func (s *scan) inDigits(re *regexp.Regexp, src string, n need) [][]int {
+func (s *entityScan) inDigits(re *regexp.Regexp, src string, n regionNeed) [][]int {
 	var out [][]int
 	for _, r := range s.regions {
-		if r.cluster < n.cluster || n.mixed && !r.mixed || n.dateSep && !r.dateSep {
+		if r.cluster < n.cluster || n.mixed && !r.mixed || n.dateSep && !r.dateSep || n.inward && !r.inward {
 			continue
 		}
 		for _, m := range re.FindAllStringSubmatchIndex(src[r.lo:r.hi], -1) {
@@ -342,7 +348,7 @@ var keywordTable = func() map[string]wordFlag {
 
 // keywordFlags looks every ASCII word of lower up in keywordTable, and records where the keywords are.
 // Linear in len(lower).
-func (s *scan) keywordFlags() {
+func (s *entityScan) keywordFlags() {
 	lower := s.lower
 	for i := 0; i < len(lower); {
 		c := lower[i]
@@ -359,7 +365,7 @@ func (s *scan) keywordFlags() {
 		for j < len(lower) && lower[j] >= 'a' && lower[j] <= 'z' {
 			j++
 		}
-		if j-i <= 9 && (i == 0 || !isWordByte(lower[i-1])) && (j == len(lower) || !isWordByte(lower[j])) {
+		if j-i <= 9 && (i == 0 || !entIsWordByte(lower[i-1])) && (j == len(lower) || !entIsWordByte(lower[j])) {
 			if f := keywordTable[lower[i:j]]; f != 0 {
 				s.words |= f
 				s.hits = append(s.hits, keywordHit{i, j, f})
@@ -375,19 +381,19 @@ type keywordHit struct {
 	flags      wordFlag
 }
 
-// inKeywords runs re over the spans of s.lower around keywords with any of flags (regionMargin either
+// inKeywords runs re over the spans of s.lower around keywords with any of flags (entRegionMargin either
 // side, widened to whitespace, merged, chunked) and returns the matches' submatch indices as offsets
 // into s.lower.
-func (s *scan) inKeywords(re *regexp.Regexp, flags wordFlag) [][]int {
+func (s *entityScan) inKeywords(re *regexp.Regexp, flags wordFlag) [][]int {
 	var raw [][2]int
 	for _, h := range s.hits {
 		if h.flags&flags != 0 {
-			raw = append(raw, [2]int{h.start - regionMargin, h.end + regionMargin})
+			raw = append(raw, [2]int{h.start - entRegionMargin, h.end + entRegionMargin})
 		}
 	}
 	var out [][]int
-	for _, w := range mergeWindows(s.lower, raw) {
-		splitWindow(s.lower, w[0], w[1], func(lo, hi int) {
+	for _, w := range entMergeWindows(s.lower, raw) {
+		entSplitWindow(s.lower, w[0], w[1], func(lo, hi int) {
 			for _, m := range re.FindAllStringSubmatchIndex(s.lower[lo:hi], -1) {
 				for k := range m {
 					if m[k] >= 0 {
@@ -403,18 +409,18 @@ func (s *scan) inKeywords(re *regexp.Regexp, flags wordFlag) [][]int {
 
 // orderMatches runs the order pattern: the default one only around digits (its matches all have
 // digits), a configured one over the whole text.
-func (s *scan) orderMatches(e *Extractor) [][]int {
+func (s *entityScan) orderMatches(e *Extractor) [][]int {
 	if e.orderDefault {
-		return s.inDigits(e.order, s.text, need{cluster: 3})
+		return s.inDigits(e.order, s.text, regionNeed{cluster: 3})
 	}
 	return e.order.FindAllStringSubmatchIndex(s.text, -1)
 }
 
-func (s *scan) add(start, end int, typ, value string) {
+func (s *entityScan) add(start, end int, typ, value string) {
 	if start < 0 || end > len(s.text) || start >= end || value == "" {
 		return
 	}
-	s.cands = append(s.cands, candidate{start: start, end: end, typ: typ, value: value})
+	s.cands = append(s.cands, entityCandidate{start: start, end: end, typ: typ, value: value})
 }
 
 // Extract returns the entities found in text, ordered by Start, with non-overlapping spans: Start and
@@ -438,14 +444,14 @@ func (e *Extractor) Extract(text string, now time.Time) []Entity {
 
 // candidates runs every extractor over text and returns the resolved, non-overlapping candidates in
 // order of start.
-func (e *Extractor) candidates(text string, now time.Time) []candidate {
+func (e *Extractor) candidates(text string, now time.Time) []entityCandidate {
 	if len(text) > e.maxInput {
 		text = text[:e.maxInput]
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
-	s := newScan(text)
+	s := newEntityScan(text)
 	if strings.IndexByte(text, '@') >= 0 {
 		e.findEmails(s)
 	}
@@ -465,12 +471,12 @@ func (e *Extractor) candidates(text string, now time.Time) []candidate {
 	e.findDates(s, now)
 	e.findProducts(s)
 	e.findQuantities(s)
-	return resolve(s.cands, len(text))
+	return resolveCandidates(s.cands, len(text))
 }
 
-// resolve keeps non-overlapping candidates, longest first, then earliest, then by type priority, and
+// resolveCandidates keeps non-overlapping candidates, longest first, then earliest, then by type priority, and
 // returns them ordered by start. It runs in O(n log n + total candidate length).
-func resolve(cands []candidate, n int) []candidate {
+func resolveCandidates(cands []entityCandidate, n int) []entityCandidate {
 	if len(cands) == 0 {
 		return nil
 	}
@@ -509,8 +515,8 @@ func resolve(cands []candidate, n int) []candidate {
 	return kept
 }
 
-// asciiLower lower-cases ASCII letters only, so byte offsets stay those of s.
-func asciiLower(s string) string {
+// entAsciiLower lower-cases ASCII letters only, so byte offsets stay those of s.
+func entAsciiLower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
 			b := []byte(s)
@@ -525,16 +531,18 @@ func asciiLower(s string) string {
 	return s
 }
 
-// isWordByte reports whether c is an ASCII letter or digit, or a byte of a multi-byte UTF-8 sequence
+// entIsWordByte reports whether c is an ASCII letter or digit, or a byte of a multi-byte UTF-8 sequence
 // (so letters such as "é" count as part of a word).
-func isWordByte(c byte) bool {
+func entIsWordByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func entIsDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// onlyAlnumUpper keeps ASCII letters and digits of s, upper-cased.
-func onlyAlnumUpper(s string) string {
+func entIsASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// entOnlyAlnumUpper keeps ASCII letters and digits of s, upper-cased.
+func entOnlyAlnumUpper(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -548,20 +556,20 @@ func onlyAlnumUpper(s string) string {
 	return string(b)
 }
 
-// onlyDigits keeps the ASCII digits of s.
-func onlyDigits(s string) string {
+// entOnlyDigits keeps the ASCII digits of s.
+func entOnlyDigits(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) {
+		if entIsDigit(s[i]) {
 			b = append(b, s[i])
 		}
 	}
 	return string(b)
 }
 
-// lastKeyword returns the end offset in window of the last occurrence of any of the keywords as a whole
+// entLastKeyword returns the end offset in window of the last occurrence of any of the keywords as a whole
 // word, or -1. window must be lower-cased.
-func lastKeyword(window string, keywords []string) int {
+func entLastKeyword(window string, keywords []string) int {
 	best := -1
 	for _, k := range keywords {
 		from := len(window)
@@ -571,7 +579,7 @@ func lastKeyword(window string, keywords []string) int {
 				break
 			}
 			end := i + len(k)
-			if (i == 0 || !isWordByte(window[i-1])) && (end == len(window) || !isWordByte(window[end])) {
+			if (i == 0 || !entIsWordByte(window[i-1])) && (end == len(window) || !entIsWordByte(window[end])) {
 				if end > best {
 					best = end
 				}
@@ -584,7 +592,7 @@ func lastKeyword(window string, keywords []string) int {
 }
 
 // before returns up to n bytes of s.lower that end at i.
-func (s *scan) before(i, n int) string {
+func (s *entityScan) before(i, n int) string {
 	j := i - n
 	if j < 0 {
 		j = 0
@@ -592,6 +600,6 @@ func (s *scan) before(i, n int) string {
 	return s.lower[j:i]
 }
 
-func isSpaceByte(c byte) bool {
+func entIsSpaceByte(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }

@@ -12,7 +12,7 @@ import (
 const moneyNumber = `(?:\d{1,3}(?:[,.']\d{3})+|\d+)(?:[.,]\d{1,2})?`
 
 var (
-	reMoneyPrefix = regexp.MustCompile(`(?:(us\$|c\$|a\$|€|\$|£|¥)|\b(eur|usd|gbp|chf|jpy|cad|aud|sek|nok|dkk|pln)\b)\s?(` + moneyNumber + `)`)
+	reMoneyPrefix = regexp.MustCompile(`(?:(\bus\$|\bc\$|\ba\$|€|\$|£|¥)|\b(eur|usd|gbp|chf|jpy|cad|aud|sek|nok|dkk|pln)\b)\s?(` + moneyNumber + `)`)
 	reMoneySuffix = regexp.MustCompile(`\b(` + moneyNumber + `)\s?(?:(€|\$|£|¥)|(eur|euros?|usd|us dollars?|dollars?|bucks|gbp|pounds?|quid|chf|francs?|jpy|yen|cad|aud|sek|nok|dkk|pln)\b)`)
 
 	reQtyTimesA = regexp.MustCompile(`(?:\bx|×) ?(\d{1,3})\b`)
@@ -30,7 +30,7 @@ var currencyCodes = map[string]string{
 	"sek": "SEK", "nok": "NOK", "dkk": "DKK", "pln": "PLN",
 }
 
-func (e *Extractor) findMoney(s *scan) {
+func (e *Extractor) findMoney(s *entityScan) {
 	if s.words&flagCurrency == 0 {
 		return
 	}
@@ -43,7 +43,6 @@ func (e *Extractor) findMoney(s *scan) {
 		s.addMoney(m[0], m[1], s.text[m[6]:m[7]], s.lower[cs:ce])
 	}
 	// Groups: 1 number, 2 symbol, 3 word.
-
 	for _, m := range s.inKeywords(reMoneySuffix, flagCurrency) {
 		cs, ce := m[4], m[5]
 		if cs < 0 {
@@ -53,7 +52,7 @@ func (e *Extractor) findMoney(s *scan) {
 	}
 }
 
-func (s *scan) addMoney(start, end int, num, cur string) {
+func (s *entityScan) addMoney(start, end int, num, cur string) {
 	code, ok := currencyCodes[cur]
 	if !ok {
 		return
@@ -71,7 +70,7 @@ func moneyValue(num string) (string, bool) {
 	if i := strings.LastIndexAny(num, ".,"); i >= 0 && len(num)-i-1 <= 2 {
 		intPart, frac = num[:i], num[i+1:]
 	}
-	d := strings.TrimLeft(onlyDigits(intPart), "0")
+	d := strings.TrimLeft(entOnlyDigits(intPart), "0")
 	if d == "" {
 		d = "0"
 	}
@@ -85,11 +84,11 @@ func moneyValue(num string) (string, bool) {
 }
 
 // quantityUnits are counting words included in a quantity's span ("2 pairs", "3 pcs").
-var quantityUnits = wordSet("pair pairs pc pcs piece pieces item items unit units pack packs packet packets box boxes set sets bottle bottles roll rolls bag bags")
+var quantityUnits = entWordSet("pair pairs pc pcs piece pieces item items unit units pack packs packet packets box boxes set sets bottle bottles roll rolls bag bags")
 
 // quantityStop are words after a number that mean it is not a count of things (times, measures,
 // money, function words).
-var quantityStop = wordSet(`day days week weeks month months year years yr yrs hour hours hr hrs h min mins minute minutes
+var quantityStop = entWordSet(`day days week weeks month months year years yr yrs hour hours hr hrs h min mins minute minutes
 second seconds sec secs am pm oclock ago time times th st nd rd
 euro euros eur usd dollar dollars bucks pound pounds quid gbp cent cents pence p chf yen jpy
 cm mm m km kg g mg lb lbs oz inch inches in ft feet foot ml l litre litres liter liters gb tb mb percent pct
@@ -98,15 +97,15 @@ more less other another thing things question questions way moment last left sta
 x xs xl xxl s`)
 
 // quantityNotAfter are words before a number that mean it is a label, not a count ("size 10").
-var quantityNotAfter = wordSet("size sizes number no nr num page step version model gen series room apt floor order ref top iphone galaxy pixel level chapter table gate platform route")
+var quantityNotAfter = entWordSet("size sizes number no nr num page step version model gen series room apt floor order ref top iphone galaxy pixel level chapter table gate platform route")
 
-var numberWords = map[string]string{
+var entNumberWords = map[string]string{
 	"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
 	"nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "a couple of": "2", "couple of": "2",
 	"a dozen": "12", "dozen": "12",
 }
 
-func wordSet(words string) map[string]bool {
+func entWordSet(words string) map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(words) {
 		m[w] = true
@@ -114,14 +113,14 @@ func wordSet(words string) map[string]bool {
 	return m
 }
 
-func (e *Extractor) findQuantities(s *scan) {
-	if len(s.regions) > 0 && strings.ContainsAny(s.lower, "x×") {
+func (e *Extractor) findQuantities(s *entityScan) {
+	if len(s.regions) > 0 && hasTimesSign(s.lower) {
 		for _, re := range []*regexp.Regexp{reQtyTimesA, reQtyTimesB} {
-			for _, m := range s.inDigits(re, s.lower, need{cluster: 1}) {
-				if m[0] > 0 && isDigit(s.text[m[0]-1]) || m[1] < len(s.text) && isDigit(s.text[m[1]]) {
+			for _, m := range s.inDigits(re, s.lower, regionNeed{cluster: 1}) {
+				if m[0] > 0 && entIsDigit(s.text[m[0]-1]) || m[1] < len(s.text) && entIsDigit(s.text[m[1]]) {
 					continue
 				}
-				s.add(m[0], m[1], EntityQuantity, trimZeros(s.text[m[2]:m[3]]))
+				s.add(m[0], m[1], EntityQuantity, entTrimZeros(s.text[m[2]:m[3]]))
 			}
 		}
 	}
@@ -140,27 +139,31 @@ func (e *Extractor) findQuantities(s *scan) {
 	for _, m := range quantityNumbers(s.lower) {
 		start, end := m[0], m[1]
 		num := s.lower[start:end]
-		value, isWord := numberWords[num]
+		value, isWord := entNumberWords[num]
 		if !isWord {
 			// Not part of a decimal, a price, a time, a range or a longer number.
 			if start > 0 && (strings.IndexByte("#$.,/:-+", s.text[start-1]) >= 0 || s.text[start-1] >= 0x80) {
 				continue
 			}
 			if end < len(s.text) && (s.text[end] == '%' ||
-				strings.IndexByte(".,:/-", s.text[end]) >= 0 && end+1 < len(s.text) && isDigit(s.text[end+1])) {
+				strings.IndexByte(".,:/-", s.text[end]) >= 0 && end+1 < len(s.text) && entIsDigit(s.text[end+1])) {
 				continue
 			}
-			value = trimZeros(num)
+			value = entTrimZeros(num)
 		}
-		if quantityNotAfter[prevWord(s.lower, start)] {
+		if quantityNotAfter[entPrevWord(s.lower, start)] {
 			continue
 		}
-		ws, we := nextWord(s.lower, end)
+		ws, we := entNextWord(s.lower, end)
 		if ws < 0 {
 			continue
 		}
 		w := s.lower[ws:we]
-		if quantityStop[w] || numberWords[w] != "" || w == "a" || w == "couple" || w == "dozen" {
+		if w == "of" && productWithin(productAt, s.lower, we) {
+			s.add(start, end, EntityQuantity, value) // "2 of the merino jumpers"
+			continue
+		}
+		if quantityStop[w] || entNumberWords[w] != "" || w == "a" || w == "couple" || w == "dozen" {
 			continue
 		}
 		if _, ok := currencyCodes[w]; ok {
@@ -183,28 +186,28 @@ func quantityNumbers(lower string) [][2]int {
 	prevStart, prevEnd := -1, -1 // the previous word
 	for i := 0; i < len(lower); {
 		c := lower[i]
-		if !isWordByte(c) {
+		if !entIsWordByte(c) {
 			i++
 			continue
 		}
 		j := i
-		for j < len(lower) && isWordByte(lower[j]) {
+		for j < len(lower) && entIsWordByte(lower[j]) {
 			j++
 		}
 		w := lower[i:j]
 		start, end := i, j
 		ok := false
 		switch {
-		case isDigit(c):
-			ok = len(w) <= 3 && countDigits(w) == len(w)
+		case entIsDigit(c):
+			ok = len(w) <= 3 && entCountDigits(w) == len(w)
 		case w == "couple":
-			if k := j + 3; k <= len(lower) && lower[j:k] == " of" && (k == len(lower) || !isWordByte(lower[k])) {
+			if k := j + 3; k <= len(lower) && lower[j:k] == " of" && (k == len(lower) || !entIsWordByte(lower[k])) {
 				end, ok = k, true
 			}
 		case w == "dozen":
 			ok = true
 		default:
-			ok = numberWords[w] != ""
+			ok = entNumberWords[w] != ""
 		}
 		if ok && (w == "couple" || w == "dozen") && prevEnd == i-1 && lower[prevStart:prevEnd] == "a" {
 			start = prevStart
@@ -218,8 +221,46 @@ func quantityNumbers(lower string) [][2]int {
 	return out
 }
 
-// trimZeros drops leading zeros from a digit string ("007" -> "7", "0" -> "0").
-func trimZeros(d string) string {
+// productWithin reports whether a product mention starts right after lower[:i], directly or after one
+// determiner ("of the merino jumpers", "of those mugs").
+func productWithin(productAt map[int]bool, lower string, i int) bool {
+	ws, we := entNextWord(lower, i)
+	if ws < 0 {
+		return false
+	}
+	if productAt[ws] {
+		return true
+	}
+	switch lower[ws:we] {
+	case "the", "these", "those", "your", "my", "our", "this", "that":
+		ws, _ = entNextWord(lower, we)
+		return ws >= 0 && productAt[ws]
+	}
+	return false
+}
+
+// hasTimesSign reports whether lower has an 'x' or '×' next to a digit (one space allowed): "x3", "3 x".
+func hasTimesSign(lower string) bool {
+	digitAt := func(i int) bool { return i >= 0 && i < len(lower) && entIsDigit(lower[i]) }
+	for i := 0; i < len(lower); i++ {
+		w := 0
+		switch {
+		case lower[i] == 'x':
+			w = 1
+		case strings.HasPrefix(lower[i:], "×"):
+			w = len("×")
+		default:
+			continue
+		}
+		if digitAt(i-1) || lower[max(i-1, 0)] == ' ' && digitAt(i-2) || digitAt(i+w) || i+w < len(lower) && lower[i+w] == ' ' && digitAt(i+w+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// entTrimZeros drops leading zeros from a digit string ("007" -> "7", "0" -> "0").
+func entTrimZeros(d string) string {
 	t := strings.TrimLeft(d, "0")
 	if t == "" {
 		return "0"
@@ -227,9 +268,9 @@ func trimZeros(d string) string {
 	return t
 }
 
-// nextWord returns the span of the word (letters, possibly non-ASCII) that follows text[i:] after one
+// entNextWord returns the span of the word (letters, possibly non-ASCII) that follows text[i:] after one
 // to three spaces, or -1, -1.
-func nextWord(lower string, i int) (int, int) {
+func entNextWord(lower string, i int) (int, int) {
 	j := i
 	for j < len(lower) && j-i < 3 && (lower[j] == ' ' || lower[j] == '\t') {
 		j++
@@ -246,7 +287,7 @@ func nextWord(lower string, i int) (int, int) {
 		}
 		if c >= 0x80 {
 			r, n := utf8.DecodeRuneInString(lower[k:])
-			if r != utf8.RuneError && isLetterRune(r) {
+			if r != utf8.RuneError && entIsLetterRune(r) {
 				k += n
 				continue
 			}
@@ -262,8 +303,8 @@ func nextWord(lower string, i int) (int, int) {
 	return j, k
 }
 
-// prevWord returns the ASCII word that ends just before text[i:] (after spaces), lower-cased.
-func prevWord(lower string, i int) string {
+// entPrevWord returns the ASCII word that ends just before text[i:] (after spaces), lower-cased.
+func entPrevWord(lower string, i int) string {
 	j := i
 	for j > 0 && (lower[j-1] == ' ' || lower[j-1] == '\t') && i-j < 3 {
 		j--
@@ -272,14 +313,14 @@ func prevWord(lower string, i int) string {
 	for k > 0 && lower[k-1] >= 'a' && lower[k-1] <= 'z' {
 		k--
 	}
-	if k > 0 && isWordByte(lower[k-1]) {
+	if k > 0 && entIsWordByte(lower[k-1]) {
 		return ""
 	}
 	return lower[k:j]
 }
 
-// parseSmallInt parses a non-negative decimal of at most 9 digits.
-func parseSmallInt(s string) (int, bool) {
+// entParseSmallInt parses a non-negative decimal of at most 9 digits.
+func entParseSmallInt(s string) (int, bool) {
 	if s == "" || len(s) > 9 {
 		return 0, false
 	}

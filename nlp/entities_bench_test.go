@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// benchMessages are typical shop messages, short and long, with and without entities.
-var benchMessages = []string{
+// entityBenchMessages are typical shop messages, short and long, with and without entities.
+var entityBenchMessages = []string{
 	"hi",
 	"where is my order #A10023?? ordered last friday",
 	"I want to return the merino wool sweater I got 3 days ago, it was €89,00. Order A-10087, postcode EH1 1YZ",
@@ -18,8 +18,8 @@ var benchMessages = []string{
 	"Hello, I ordered a blue rain jacket and a pair of organic cotton t-shirts on the 5th but only the jacket arrived. Can you check what happened with the rest of the order please? Thanks a lot, Anna",
 }
 
-// benchCatalogue builds a catalogue of n products with realistic two-to-four-word names.
-func benchCatalogue(n int) []ProductName {
+// entityBenchCatalogue builds a catalogue of n products with realistic two-to-four-word names.
+func entityBenchCatalogue(n int) []ProductName {
 	adj := []string{"Alpine", "Merino", "Organic", "Classic", "Urban", "Trail", "Coastal", "Nordic", "Vintage", "Summit", "Everyday", "Lightweight", "Waterproof", "Recycled", "Heritage"}
 	mat := []string{"Wool", "Cotton", "Linen", "Leather", "Denim", "Fleece", "Canvas", "Bamboo", "Silk", "Suede"}
 	kind := []string{"Sweater", "T-Shirt", "Boot", "Runner", "Jacket", "Jeans", "Hoodie", "Scarf", "Backpack", "Mug", "Sock", "Beanie", "Parka", "Chino", "Sneaker", "Blanket", "Tote", "Vest", "Shirt", "Dress"}
@@ -39,43 +39,63 @@ func benchCatalogue(n int) []ProductName {
 // message).
 func BenchmarkExtract(b *testing.B) {
 	e := newTestExtractor(b, ExtractorConfig{})
-	e.SetProducts(benchCatalogue(5000))
+	e.SetProducts(entityBenchCatalogue(5000))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
-		e.Extract(benchMessages[i%len(benchMessages)], refNow)
+		e.Extract(entityBenchMessages[i%len(entityBenchMessages)], entRefNow)
+	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU adds the process CPU time per op since cpu (from processCPU) as the "cpu-ns/op" metric.
+func reportCPU(b *testing.B, cpu int64) {
+	if cpu < 0 {
+		return
+	}
+	if now := processCPU(); now >= 0 {
+		b.ReportMetric(float64(now-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
 
 // BenchmarkExtract100KB measures Extract on a 100 KB message dense with entities.
 func BenchmarkExtract100KB(b *testing.B) {
 	e := newTestExtractor(b, ExtractorConfig{})
-	e.SetProducts(benchCatalogue(5000))
-	big := strings.Repeat(benchMessages[2]+" ", 100<<10/len(benchMessages[2]))
+	e.SetProducts(entityBenchCatalogue(5000))
+	big := strings.Repeat(entityBenchMessages[2]+" ", 100<<10/len(entityBenchMessages[2]))
 	b.SetBytes(int64(len(big)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
-		e.Extract(big, refNow)
+		e.Extract(big, entRefNow)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkSetProducts measures building the matcher for a 5,000-product catalogue.
 func BenchmarkSetProducts(b *testing.B) {
 	e := newTestExtractor(b, ExtractorConfig{})
-	cat := benchCatalogue(5000)
+	cat := entityBenchCatalogue(5000)
 	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		e.SetProducts(cat)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkMask measures Mask on typical messages.
 func BenchmarkMask(b *testing.B) {
 	e := newTestExtractor(b, ExtractorConfig{})
-	e.SetProducts(benchCatalogue(5000))
+	e.SetProducts(entityBenchCatalogue(5000))
 	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
-		e.Mask(benchMessages[i%len(benchMessages)])
+		e.Mask(entityBenchMessages[i%len(entityBenchMessages)])
 	}
+	reportCPU(b, cpu)
 }

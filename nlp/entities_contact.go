@@ -36,35 +36,35 @@ var (
 	usStates         = "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
 )
 
-func (e *Extractor) findEmails(s *scan) {
+func (e *Extractor) findEmails(s *entityScan) {
 	for _, m := range reEmail.FindAllStringIndex(s.lower, -1) {
 		s.add(m[0], m[1], EntityEmail, s.lower[m[0]:m[1]])
 	}
 }
 
-func (e *Extractor) findOrders(s *scan) {
+func (e *Extractor) findOrders(s *entityScan) {
 	for _, m := range s.orderMatches(e) {
 		vs, ve := m[0], m[1]
 		if e.orderNum > 0 && m[2*e.orderNum] >= 0 {
 			vs, ve = m[2*e.orderNum], m[2*e.orderNum+1]
 		}
-		s.add(m[0], m[1], EntityOrderNumber, onlyAlnumUpper(s.text[vs:ve]))
+		s.add(m[0], m[1], EntityOrderNumber, entOnlyAlnumUpper(s.text[vs:ve]))
 	}
 }
 
-func (e *Extractor) findPhones(s *scan) {
-	for _, m := range s.inDigits(rePhoneIntl, s.text, need{cluster: 8}) {
+func (e *Extractor) findPhones(s *entityScan) {
+	for _, m := range s.inDigits(rePhoneIntl, s.text, regionNeed{cluster: 8}) {
 		start, end := m[0], m[1]
 		// Drop trailing groups until the number has at most 15 digits (E.164's limit), so a number
 		// followed by another one ("+44 20 7946 0958 10023") still counts.
-		for end > start && countDigits(s.text[start:end]) > 15 {
+		for end > start && entCountDigits(s.text[start:end]) > 15 {
 			end = lastGroupEnd(s.text, start, end)
 		}
-		for end > start && !isDigit(s.text[end-1]) && s.text[end-1] != ')' {
+		for end > start && !entIsDigit(s.text[end-1]) && s.text[end-1] != ')' {
 			end--
 		}
 		raw := strings.Replace(s.text[start:end], "(0)", "", 1)
-		d := onlyDigits(raw)
+		d := entOnlyDigits(raw)
 		if strings.HasPrefix(raw, "00") {
 			d = d[2:]
 		}
@@ -73,15 +73,15 @@ func (e *Extractor) findPhones(s *scan) {
 		}
 		s.add(start, end, EntityPhone, "+"+d)
 	}
-	for _, m := range s.inDigits(rePhoneNational, s.text, need{cluster: 9}) {
+	for _, m := range s.inDigits(rePhoneNational, s.text, regionNeed{cluster: 9}) {
 		start, end := m[0], m[1]
-		for end > start && countDigits(s.text[start:end]) > 12 {
+		for end > start && entCountDigits(s.text[start:end]) > 12 {
 			end = lastGroupEnd(s.text, start, end)
 		}
-		for end > start && !isDigit(s.text[end-1]) {
+		for end > start && !entIsDigit(s.text[end-1]) {
 			end--
 		}
-		d := onlyDigits(s.text[start:end])
+		d := entOnlyDigits(s.text[start:end])
 		if len(d) < 9 || len(d) > 12 || d[1] == '0' {
 			continue
 		}
@@ -90,12 +90,12 @@ func (e *Extractor) findPhones(s *scan) {
 		}
 		s.add(start, end, EntityPhone, d)
 	}
-	for _, m := range s.inDigits(rePhoneNANP, s.text, need{cluster: 10}) {
+	for _, m := range s.inDigits(rePhoneNANP, s.text, regionNeed{cluster: 10}) {
 		start := m[0]
-		if start > 0 && (s.text[start-1] == '+' || isDigit(s.text[start-1])) {
+		if start > 0 && (s.text[start-1] == '+' || entIsDigit(s.text[start-1])) {
 			continue
 		}
-		d := onlyDigits(s.text[start:m[1]])
+		d := entOnlyDigits(s.text[start:m[1]])
 		if len(d) == 11 {
 			d = d[1:]
 		}
@@ -106,11 +106,11 @@ func (e *Extractor) findPhones(s *scan) {
 	}
 }
 
-// countDigits counts the ASCII digits of s.
-func countDigits(s string) int {
+// entCountDigits counts the ASCII digits of s.
+func entCountDigits(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) {
+		if entIsDigit(s[i]) {
 			n++
 		}
 	}
@@ -121,7 +121,7 @@ func countDigits(s string) int {
 // separator before the final group, or start when there is none.
 func lastGroupEnd(text string, start, end int) int {
 	i := end
-	for i > start && (isDigit(text[i-1]) || text[i-1] == ')' || text[i-1] == '(') {
+	for i > start && (entIsDigit(text[i-1]) || text[i-1] == ')' || text[i-1] == '(') {
 		i--
 	}
 	if i == end {
@@ -130,24 +130,24 @@ func lastGroupEnd(text string, start, end int) int {
 	return i
 }
 
-func (e *Extractor) findTracking(s *scan) {
-	for _, m := range s.inDigits(reUPS, s.lower, need{mixed: true}) {
-		s.add(m[0], m[1], EntityTracking, onlyAlnumUpper(s.text[m[0]:m[1]]))
+func (e *Extractor) findTracking(s *entityScan) {
+	for _, m := range s.inDigits(reUPS, s.lower, regionNeed{mixed: true}) {
+		s.add(m[0], m[1], EntityTracking, entOnlyAlnumUpper(s.text[m[0]:m[1]]))
 	}
-	for _, m := range s.inDigits(reS10, s.lower, need{cluster: 9}) {
+	for _, m := range s.inDigits(reS10, s.lower, regionNeed{cluster: 9}) {
 		raw := s.text[m[0]:m[1]]
 		// Spaced forms ("RR 123 456 789 GB") only in capitals, so "in 123 456 789 at" is not one.
 		if strings.IndexByte(raw, ' ') >= 0 && raw != strings.ToUpper(raw) {
 			continue
 		}
-		s.add(m[0], m[1], EntityTracking, onlyAlnumUpper(raw))
+		s.add(m[0], m[1], EntityTracking, entOnlyAlnumUpper(raw))
 	}
-	for _, m := range s.inDigits(reCarrierPrefix, s.lower, need{cluster: 10, mixed: true}) {
-		s.add(m[0], m[1], EntityTracking, onlyAlnumUpper(s.text[m[0]:m[1]]))
+	for _, m := range s.inDigits(reCarrierPrefix, s.lower, regionNeed{cluster: 10, mixed: true}) {
+		s.add(m[0], m[1], EntityTracking, entOnlyAlnumUpper(s.text[m[0]:m[1]]))
 	}
-	for _, m := range s.inDigits(reDigitRun, s.text, need{cluster: 10}) {
-		d := onlyDigits(s.text[m[0]:m[1]])
-		context := lastKeyword(s.before(m[0], 40), trackingKeywords) >= 0
+	for _, m := range s.inDigits(reDigitRun, s.text, regionNeed{cluster: 10}) {
+		d := entOnlyDigits(s.text[m[0]:m[1]])
+		context := entLastKeyword(s.before(m[0], 40), trackingKeywords) >= 0
 		switch len(d) {
 		case 12, 14, 15, 20, 22, 26, 30, 34:
 			if d[0] == '0' && !context {
@@ -166,9 +166,9 @@ func (e *Extractor) findTracking(s *scan) {
 
 // findCards finds payment-card numbers (Luhn-valid, with a card-like length and prefix) so that they
 // are masked in logs and never reported as another entity.
-func (e *Extractor) findCards(s *scan) {
-	for _, m := range s.inDigits(reCard, s.text, need{cluster: 13}) {
-		d := onlyDigits(s.text[m[0]:m[1]])
+func (e *Extractor) findCards(s *entityScan) {
+	for _, m := range s.inDigits(reCard, s.text, regionNeed{cluster: 13}) {
+		d := entOnlyDigits(s.text[m[0]:m[1]])
 		ok := false
 		switch {
 		case len(d) == 16 && d[0] >= '2' && d[0] <= '6':
@@ -178,14 +178,14 @@ func (e *Extractor) findCards(s *scan) {
 		case (len(d) == 13 || len(d) == 19) && d[0] == '4':
 			ok = true
 		}
-		if ok && luhn(d) {
+		if ok && entLuhn(d) {
 			s.add(m[0], m[1], entityCard, d)
 		}
 	}
 }
 
-// luhn reports whether the digit string d passes the Luhn check.
-func luhn(d string) bool {
+// entLuhn reports whether the digit string d passes the Luhn check.
+func entLuhn(d string) bool {
 	sum := 0
 	double := false
 	for i := len(d) - 1; i >= 0; i-- {
@@ -202,15 +202,15 @@ func luhn(d string) bool {
 	return sum%10 == 0
 }
 
-func (e *Extractor) findPostcodes(s *scan) {
-	for _, m := range s.inDigits(reUKPostcode, s.lower, need{cluster: 1, mixed: true}) {
-		v := onlyAlnumUpper(s.text[m[0]:m[1]])
+func (e *Extractor) findPostcodes(s *entityScan) {
+	for _, m := range s.inDigits(reUKPostcode, s.lower, regionNeed{cluster: 1, mixed: true, inward: true}) {
+		v := entOnlyAlnumUpper(s.text[m[0]:m[1]])
 		s.add(m[0], m[1], EntityPostcode, v[:len(v)-3]+" "+v[len(v)-3:])
 	}
-	for _, m := range s.inDigits(reZipPlus4, s.text, need{cluster: 9}) {
+	for _, m := range s.inDigits(reZipPlus4, s.text, regionNeed{cluster: 9}) {
 		s.add(m[0], m[1], EntityPostcode, s.text[m[0]:m[1]])
 	}
-	for _, m := range s.inDigits(reFiveDigits, s.text, need{cluster: 5}) {
+	for _, m := range s.inDigits(reFiveDigits, s.text, regionNeed{cluster: 5}) {
 		if s.postcodeContext(m[0], m[1]) {
 			s.add(m[0], m[1], EntityPostcode, s.text[m[0]:m[1]])
 		}
@@ -220,11 +220,11 @@ func (e *Extractor) findPostcodes(s *scan) {
 // postcodeContext reports whether the five digits at text[start:end] read as a postcode rather than an
 // order number: a postcode keyword ("zip", "postcode", "PLZ") closer than any order keyword, a US state
 // code just before ("NY 10023"), or a German address form (", 10115 Berlin").
-func (s *scan) postcodeContext(start, end int) bool {
+func (s *entityScan) postcodeContext(start, end int) bool {
 	// The keyword must be the last one before the number, with no other number in between ("zip 94105
 	// and 10023": only 94105).
 	w := s.before(start, 24)
-	if p := lastKeyword(w, postcodeKeywords); p >= 0 && p > lastKeyword(w, orderKeywords) && !strings.ContainsAny(w[p:], "0123456789") {
+	if p := entLastKeyword(w, postcodeKeywords); p >= 0 && p > entLastKeyword(w, orderKeywords) && !strings.ContainsAny(w[p:], "0123456789") {
 		return true
 	}
 	t := s.text
@@ -233,7 +233,7 @@ func (s *scan) postcodeContext(start, end int) bool {
 		if i > 0 && t[i-1] == ',' {
 			i--
 		}
-		if i >= 2 && (i == 2 || !isWordByte(t[i-3])) {
+		if i >= 2 && (i == 2 || !entIsWordByte(t[i-3])) {
 			st := t[i-2 : i]
 			if st[0] >= 'A' && st[0] <= 'Z' && st[1] >= 'A' && st[1] <= 'Z' && strings.Contains(usStates, st) {
 				return true

@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// fuzzSeeds are realistic messages and the awkward inputs the extractors must survive.
-var fuzzSeeds = []string{
+// entityFuzzSeeds are realistic messages and the awkward inputs the extractors must survive.
+var entityFuzzSeeds = []string{
 	"", " ", "\x00", "\xff\xfe", "hi",
 	"where is my order #A10023?? ordered last friday",
 	"order A-10023, postcode SW1A 1AA, email Sam.K@Mail.com, call +44 20 7946 0958",
@@ -30,9 +30,9 @@ var (
 	reFuzzAlnum = regexp.MustCompile(`^[0-9A-Z]+$`)
 )
 
-func fuzzExtractor(t testing.TB) *Extractor {
+func entityFuzzExtractor(t testing.TB) *Extractor {
 	e := newTestExtractor(t, ExtractorConfig{PhoneCountryCode: "44"})
-	e.SetProducts(demoCatalogue())
+	e.SetProducts(entityTestCatalogue())
 	return e
 }
 
@@ -40,13 +40,13 @@ func fuzzExtractor(t testing.TB) *Extractor {
 // overlapping, Text == text[Start:End], values have their documented format, and the result is
 // deterministic.
 func FuzzExtract(f *testing.F) {
-	for _, s := range fuzzSeeds {
+	for _, s := range entityFuzzSeeds {
 		f.Add(s)
 	}
-	e := fuzzExtractor(f)
+	e := entityFuzzExtractor(f)
 	f.Fuzz(func(t *testing.T, in string) {
-		got := e.Extract(in, refNow)
-		checkSpans(t, in, got)
+		got := e.Extract(in, entRefNow)
+		checkEntitySpans(t, in, got)
 		for _, g := range got {
 			ok := true
 			switch g.Type {
@@ -60,7 +60,7 @@ func FuzzExtract(f *testing.F) {
 			case EntityEmail:
 				ok = strings.Count(g.Value, "@") == 1 && g.Value == strings.ToLower(g.Value)
 			case EntityQuantity:
-				_, ok = parseSmallInt(g.Value)
+				_, ok = entParseSmallInt(g.Value)
 			case EntityOrderNumber, EntityTracking:
 				ok = reFuzzAlnum.MatchString(g.Value)
 			case EntityPostcode:
@@ -74,7 +74,7 @@ func FuzzExtract(f *testing.F) {
 				t.Fatalf("entity %+v: bad value for its type (input %q)", g, in)
 			}
 		}
-		again := e.Extract(in, refNow)
+		again := e.Extract(in, entRefNow)
 		if len(again) != len(got) {
 			t.Fatalf("not deterministic: %v then %v", got, again)
 		}
@@ -89,10 +89,10 @@ func FuzzExtract(f *testing.F) {
 // FuzzMask checks that Mask never panics, writes one valid UTF-8 line without control characters, and
 // that what it leaves holds no email, phone, order, tracking, postcode or card number.
 func FuzzMask(f *testing.F) {
-	for _, s := range fuzzSeeds {
+	for _, s := range entityFuzzSeeds {
 		f.Add(s)
 	}
-	e := fuzzExtractor(f)
+	e := entityFuzzExtractor(f)
 	f.Fuzz(func(t *testing.T, in string) {
 		out := e.Mask(in)
 		if !utf8.ValidString(out) {
@@ -103,7 +103,7 @@ func FuzzMask(f *testing.F) {
 				t.Fatalf("Mask(%q) = %q: control character %U", in, out, r)
 			}
 		}
-		for _, c := range e.candidates(out, refNow) {
+		for _, c := range e.candidates(out, entRefNow) {
 			if _, sensitive := maskLabels[c.typ]; sensitive {
 				t.Fatalf("Mask(%q) = %q still holds %s %q", in, out, c.typ, out[c.start:c.end])
 			}
@@ -126,7 +126,7 @@ func FuzzProducts(f *testing.F) {
 		if toks == 0 || toks == 1 && len(only) < 2 {
 			return
 		}
-		s := newScan(name)
+		s := newEntityScan(name)
 		e.findProducts(s)
 		for _, c := range s.cands {
 			if c.value == "S1" {

@@ -7,7 +7,7 @@ import (
 
 func TestMask(t *testing.T) {
 	e := newTestExtractor(t, ExtractorConfig{})
-	e.SetProducts(demoCatalogue())
+	e.SetProducts(entityTestCatalogue())
 	cases := []struct{ in, want string }{
 		{"where is order #A10023? I'm sam.k@mail.com", "where is order [ORDER]? I'm [EMAIL]"},
 		{"call +44 20 7946 0958 or (555) 123-4567", "call [PHONE] or [PHONE]"},

@@ -130,7 +130,7 @@ func (ix *productIndex) link() {
 }
 
 // findProducts adds a candidate for the longest catalogue name ending at each token of the text.
-func (e *Extractor) findProducts(s *scan) {
+func (e *Extractor) findProducts(s *entityScan) {
 	ix := e.products.Load()
 	if ix == nil || len(ix.pats) == 0 {
 		return
@@ -204,7 +204,7 @@ func productTokens(text string, fn func(start, end int, tok []byte)) {
 		for _, apos := range [...]string{"'", "’"} {
 			j := i + len(apos)
 			if strings.HasPrefix(text[i:], apos) && j < len(text) && (text[j] == 's' || text[j] == 'S') &&
-				(j+1 == len(text) || !isWordByte(text[j+1])) {
+				(j+1 == len(text) || !entIsWordByte(text[j+1])) {
 				i = j + 1
 				break
 			}
@@ -222,8 +222,8 @@ func isTokenRune(r rune) bool {
 	return r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r))
 }
 
-// isLetterRune reports whether r is a letter (any script).
-func isLetterRune(r rune) bool { return unicode.IsLetter(r) }
+// entIsLetterRune reports whether r is a letter (any script).
+func entIsLetterRune(r rune) bool { return unicode.IsLetter(r) }
 
 // productFold appends word to dst lower-cased with accents removed (NFKD, combining marks dropped,
 // ß -> ss, æ -> ae, ø -> o, œ -> oe, ł -> l).
