@@ -194,6 +194,11 @@ type meResp struct {
 }
 
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
+	// JSON only: a cross-site HTML form cannot send it, so another site cannot log a browser in.
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		apiError(w, http.StatusUnsupportedMediaType, "bad_request", "login takes a JSON body (Content-Type: application/json)")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	var req loginReq
 	if err := decode(r, &req); err != nil {

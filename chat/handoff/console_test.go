@@ -436,7 +436,16 @@ func TestConsoleLoginRefusals(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		anon.do("POST", "/console/api/login", map[string]string{"email": "bo@shop.example", "password": "wrong password"}, nil)
 	}
+	form, err := http.Post(e.srv.URL+"/console/api/login", "application/x-www-form-urlencoded", strings.NewReader("email=ana%40shop.example&password=correct+horse+battery"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Body.Close()
+	if form.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("form login: %d", form.StatusCode)
+	}
 	req, _ := http.NewRequest("POST", e.srv.URL+"/console/api/login", strings.NewReader(`{"email":"bo@shop.example","password":"correct horse battery"}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -774,5 +783,43 @@ func TestConsoleServesUI(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
 			t.Fatalf("%s: %d %q", p, resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 		}
+	}
+}
+
+func TestRequestRoutesBySkill(t *testing.T) {
+	e := newEnv(t, EngineConfig{ManualOnly: true})
+	ctx := context.Background()
+	if _, err := e.engine.SetAgent(ctx, AgentInfo{ID: "r", Name: "R", Status: AgentAway, Skills: []string{"returns"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ conv, hint, want string }{
+		{"s1", "returns", "returns"}, // an away agent has the skill
+		{"s2", "payments", ""},       // nobody has it: general queue
+		{"s3", "general", ""},
+		{"s4", "", ""},
+	} {
+		e.conversation(tc.conv, "", "help", "talk_to_human", 0.9)
+		if err := e.svc.Request(ctx, chat.HandoffRequest{ConvID: tc.conv, Skill: tc.hint}); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := e.engine.Get(ctx, tc.conv)
+		if h.State != StateQueued || h.Skill != tc.want {
+			t.Fatalf("%s: %+v, want skill %q", tc.conv, h, tc.want)
+		}
+	}
+	// asking again while queued changes nothing and is not an error
+	if err := e.svc.Request(ctx, chat.HandoffRequest{ConvID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	// everyone offline: the bot keeps the customer
+	if _, err := e.engine.SetAgentStatus(ctx, "r", AgentOffline); err != nil {
+		t.Fatal(err)
+	}
+	e.conversation("s5", "", "help", "talk_to_human", 0.9)
+	if err := e.svc.Request(ctx, chat.HandoffRequest{ConvID: "s5"}); err != chat.ErrNoAgents {
+		t.Fatalf("%v", err)
+	}
+	if h, _ := e.engine.Get(ctx, "s5"); h.State != StateBot {
+		t.Fatalf("%+v", h)
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
+	storekb "github.com/shopchat/shopchat/kb"
 	"github.com/shopchat/shopchat/web"
 )
 
@@ -59,6 +61,9 @@ func TestBrowserHandoffEndToEnd(t *testing.T) {
 	}
 	s := startStack(t, EngineConfig{ManualOnly: true})
 	s.srv.Handle("/", web.Handler(true))
+	if _, err := s.store.SaveCanned(context.Background(), storekb.CannedResponse{Shortcut: "greet", Title: "Greeting", Text: "Hi, {agent.name} here. How can I help?"}); err != nil {
+		t.Fatal(err)
+	}
 
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
@@ -135,12 +140,27 @@ func TestBrowserHandoffEndToEnd(t *testing.T) {
 	wait(agent, "transcript with the bot's understanding", `[...document.querySelectorAll("#transcript .msg.customer")].some(m => m.textContent.includes("talk_to_human"))`)
 	wait(customer, "agent joined", `[...document.querySelectorAll(".sc-msg.sc-event")].some(e => e.textContent.includes("Maya joined the conversation"))`)
 
-	// The agent replies.
-	step(agent, "reply",
-		chromedp.SendKeys("#reply-input", "Hi, Maya here. How can I help?", chromedp.ByQuery),
+	// The agent writes an internal note, then replies with a canned response inserted by its shortcut.
+	step(agent, "note",
+		chromedp.Click("#note-mode", chromedp.ByQuery),
+		chromedp.SendKeys("#reply-input", "Customer waited a while, be quick", chromedp.ByQuery),
 		chromedp.Click("#reply-send", chromedp.ByQuery),
 	)
+	wait(agent, "note in the transcript", `[...document.querySelectorAll("#transcript .msg.note")].some(m => m.textContent.includes("be quick"))`)
+	step(agent, "canned reply",
+		chromedp.Click("#note-mode", chromedp.ByQuery),
+		chromedp.SendKeys("#reply-input", "/gre", chromedp.ByQuery),
+	)
+	wait(agent, "canned suggestion", `!document.querySelector("#canned-suggest").classList.contains("hidden")`)
+	step(agent, "insert canned", chromedp.SendKeys("#reply-input", kb.Tab, chromedp.ByQuery))
+	wait(agent, "canned text filled in", `document.querySelector("#reply-input").value === "Hi, Maya here. How can I help?"`)
+	step(agent, "send reply", chromedp.Click("#reply-send", chromedp.ByQuery))
 	wait(customer, "agent reply", `[...document.querySelectorAll(".sc-msg.sc-from-agent")].some(e => e.textContent.includes("Maya here"))`)
+	var leaked bool
+	step(customer, "notes stay internal", chromedp.Evaluate(`document.querySelector(".sc-log").textContent.includes("be quick")`, &leaked))
+	if leaked {
+		t.Fatal("the internal note reached the customer")
+	}
 
 	// The customer answers; the console shows it.
 	step(customer, "customer answers",

@@ -583,7 +583,9 @@ func (s *Service) busEvent(ev chat.Event) {
 			return
 		}
 		m := *ev.Message
-		s.hub.toConv(m.ConvID, frame{Type: "message", Conv: m.ConvID, Message: &m})
+		if s.hub.count() > 0 {
+			s.hub.toConv(m.ConvID, frame{Type: "message", Conv: m.ConvID, Message: &m})
+		}
 		if m.Sender == kb.SenderCustomer && m.Type == "message" && strings.TrimSpace(m.Text) != "" &&
 			(m.Intent == intents.OutOfScope || (m.Intent != "" && m.Confidence < s.cfg.LowConfidence)) {
 			reason := "low_confidence"

@@ -123,13 +123,22 @@ func runServe(cmd *cobra.Command, args []string) error {
 
 	registry := chat.NewRegistry()
 	bus := chat.NewMemoryBus()
-	var handoff chat.Handoff // issue #7 plugs the human handoff in here (see chat/HANDOFF-HOOKS.md)
-	// cl is nil unless cluster.postgres_dsn is set (serve_cluster.go).
+	// cl is nil unless cluster.postgres_dsn is set (serve_cluster.go); it then replaces the store, the
+	// bus and the handoff below with the cluster's.
 	cl, err := startCluster(ctx, c, store, log)
 	if err != nil {
 		return err
 	}
 	defer cl.close()
+	// The human handoff and the agent console (issue #7, cmd_agent.go).
+	var hs *handoffStack
+	var handoff chat.Handoff
+	if cl == nil {
+		if hs, err = newHandoff(ctx, c, store, bus, log.With("part", "handoff")); err != nil {
+			return err
+		}
+		handoff = hs.Service
+	}
 	dcfg := chat.DialogueConfig{
 		Classifier: models.classifier, Entities: ex, Knowledge: store, States: store, Impressions: store,
 		Recommender: models.recommender, Handoff: handoff, Logger: log.With("part", "dialogue"), Registry: registry,
@@ -167,6 +176,10 @@ func runServe(cmd *cobra.Command, args []string) error {
 		srv.Handle("/api/v1/recommendations", models.recommenderHTTP)
 	}
 	srv.Handle("/widget/", web.Handler(demo))
+	if hs != nil {
+		hs.Attach(srv) // /console/
+		go hs.Run(ctx)
+	}
 	if demo {
 		srv.Handle("GET /{$}", web.Handler(true))
 		srv.Handle("GET /demo/identity", demoIdentity(store, customerSecret))
