@@ -395,3 +395,45 @@ func (s *PGStore) AnswerTemplate(ctx context.Context, intent, locale string) (Te
 	}
 	return Template{}, fmt.Errorf("kb: answer template %s/%s: %w", intent, locale, ErrNotFound)
 }
+
+func (s *PGStore) pgStrings(ctx context.Context, op, q string, args ...any) ([]string, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, pgWrap(op, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, pgWrap(op, err)
+		}
+		out = append(out, v)
+	}
+	return out, pgWrap(op, rows.Err())
+}
+
+// PurchasedSKUs returns the distinct SKUs of a customer's orders that were not cancelled.
+func (s *PGStore) PurchasedSKUs(ctx context.Context, customerID string) ([]string, error) {
+	return s.pgStrings(ctx, "purchased skus", `SELECT DISTINCT i->>'sku' AS sku FROM orders o, jsonb_array_elements(o.items) i
+		WHERE o.customer_id = $1 AND o.customer_id <> '' AND o.status <> 'cancelled' ORDER BY sku`, customerID)
+}
+
+// RecordImpressions stores that skus were shown in a conversation (source: "recommend", "similar", ...).
+func (s *PGStore) RecordImpressions(ctx context.Context, convID, customerID string, skus []string, source string) error {
+	if convID == "" {
+		return fmt.Errorf("kb: record impressions: %w: empty conversation id", ErrInvalid)
+	}
+	if len(skus) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO impressions(conv_id, customer_id, sku, source, at)
+		SELECT $1, $2, sku, $4, $5 FROM unnest($3::text[]) WITH ORDINALITY AS t(sku, n) ORDER BY n`,
+		convID, customerID, skus, source, ms(time.Now()))
+	return pgWrap("record impressions", err)
+}
+
+// ShownSKUs returns the distinct SKUs shown in a conversation, in the order first shown.
+func (s *PGStore) ShownSKUs(ctx context.Context, convID string) ([]string, error) {
+	return s.pgStrings(ctx, "shown skus", `SELECT sku FROM impressions WHERE conv_id = $1 GROUP BY sku ORDER BY min(id)`, convID)
+}

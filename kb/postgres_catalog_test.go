@@ -146,3 +146,28 @@ func FuzzPGTerms(f *testing.F) {
 		}
 	})
 }
+
+func TestPGImpressionsAndPurchases(t *testing.T) {
+	src, nodes := pgWithDemo(t)
+	ctx := context.Background()
+	orders, _ := src.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders WHERE customer_id <> '' ORDER BY placed_at LIMIT 5`)
+	for _, o := range orders {
+		want, _ := src.PurchasedSKUs(ctx, o.CustomerID)
+		got, err := nodes[0].PurchasedSKUs(ctx, o.CustomerID)
+		if err != nil || !reflect.DeepEqual(want, got) {
+			t.Fatalf("purchased by %s: %v / %v %v", o.CustomerID, want, got, err)
+		}
+	}
+	if err := nodes[0].RecordImpressions(ctx, "c1", "", []string{"B", "A"}, "recommend"); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[1].RecordImpressions(ctx, "c1", "", []string{"A", "C"}, "similar"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := nodes[1].ShownSKUs(ctx, "c1"); err != nil || !reflect.DeepEqual(got, []string{"B", "A", "C"}) {
+		t.Fatalf("shown on the other node: %v %v", got, err)
+	}
+	if err := nodes[0].RecordImpressions(ctx, "", "", []string{"A"}, ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty conversation: %v", err)
+	}
+}

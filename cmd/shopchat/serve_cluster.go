@@ -101,8 +101,7 @@ func (cn *clusterNode) dialogue(d *chat.DialogueConfig) {
 	if cn == nil {
 		return
 	}
-	d.Knowledge, d.States, d.Handoff = cn.node.Store, cn.node.Store, cn.node.Service
-	d.Impressions = nil // kept in the dialogue state: the shared store has no impressions table yet
+	d.Knowledge, d.States, d.Impressions, d.Handoff = cn.node.Store, cn.node.Store, cn.node.Store, cn.node.Service
 }
 
 // server points the chat server at the shared store, the NATS bus and the cluster's handoff.
