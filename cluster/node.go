@@ -37,6 +37,9 @@ type NodeConfig struct {
 	// Dispatcher tunes the leader election and calls (its NATSURL, Prefix, Node, DSN and Store are set
 	// here).
 	Dispatcher DispatcherConfig
+	// Webhook, when its URL is set, sends the handoff webhooks, from the leader only (its Store is set
+	// here).
+	Webhook handoff.WebhookConfig
 }
 
 // Node holds the parts one `shopchat serve` node shares with the others: the PostgreSQL store, the
@@ -51,8 +54,9 @@ type Node struct {
 	Auth       *handoff.Auth
 	Service    *handoff.Service
 
-	log    *slog.Logger
-	closed sync.Once
+	webhooks *leaderWebhooks
+	log      *slog.Logger
+	closed   sync.Once
 }
 
 // NewNode connects to PostgreSQL (applying its migrations) and NATS and builds the node's shared
@@ -103,6 +107,20 @@ func NewNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	sc := cfg.Service
 	sc.Engine, sc.Dispatcher, sc.Store, sc.Auth, sc.Bus = nil, n.Dispatcher, n.Store, n.Auth, n.Bus
+	if cfg.Webhook.URL != "" {
+		wc := cfg.Webhook
+		wc.Store = n.Store
+		if wc.Logger == nil {
+			wc.Logger = log.With("part", "webhooks")
+		}
+		// One instance only lists the shared delivery log in the console; the leader's sends.
+		if sc.Webhooks, err = handoff.NewWebhooks(wc); err != nil {
+			n.Close()
+			return nil, err
+		}
+		n.webhooks = &leaderWebhooks{cfg: wc, isLeader: n.Dispatcher.IsLeader}
+		n.Dispatcher.Observe(n.webhooks)
+	}
 	if sc.Logger == nil {
 		sc.Logger = log.With("part", "handoff")
 	}
@@ -179,8 +197,13 @@ func (n *Node) RegisterMetrics(reg *prometheus.Registry) error {
 	return nil
 }
 
-// Run runs the handoff service until ctx is done.
-func (n *Node) Run(ctx context.Context) { n.Service.Run(ctx) }
+// Run runs the handoff service (and, while this node leads, the webhooks) until ctx is done.
+func (n *Node) Run(ctx context.Context) {
+	if n.webhooks != nil {
+		go n.webhooks.run(ctx)
+	}
+	n.Service.Run(ctx)
+}
 
 // Close stops leading (another node takes over), disconnects from NATS and closes the store.
 func (n *Node) Close() {

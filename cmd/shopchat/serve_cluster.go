@@ -75,6 +75,7 @@ func startCluster(ctx context.Context, c *config, local *kb.Store, log *slog.Log
 		Auth: handoff.AuthConfig{SessionTTL: hc.SessionTTL},
 		Service: handoff.ServiceConfig{TrainingFile: hc.TrainingFile, OfflineGrace: hc.OfflineGrace,
 			SecureCookies: hc.SecureCookies, AllowedOrigins: hc.AllowedOrigins},
+		Webhook: handoff.WebhookConfig{URL: hc.WebhookURL, Secret: hc.WebhookSecret},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
