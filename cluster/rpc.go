@@ -85,8 +85,8 @@ func (w *wireErr) err() error {
 	return &remoteErr{msg: w.Msg, sentinel: sentinels[w.Kind]}
 }
 
-// exec runs a call on the engine (on the leader).
-func exec(ctx context.Context, e *handoff.Engine, r rpcReq) rpcResp {
+// execOn runs a call on the engine (on the leader).
+func execOn(ctx context.Context, e *handoff.Engine, r rpcReq) rpcResp {
 	var out rpcResp
 	var err error
 	switch r.Op {
@@ -137,7 +137,7 @@ func exec(ctx context.Context, e *handoff.Engine, r rpcReq) rpcResp {
 // so the leader stores it itself: a later leader restores it and does not requeue the conversation
 // for want of an answer.
 func (d *Dispatcher) execLeader(ctx context.Context, l *leadership, r rpcReq) rpcResp {
-	out := exec(ctx, l.engine, r)
+	out := execOn(ctx, l.engine, r)
 	if r.Op == "replied" && out.Err == nil && !out.Handoff.FirstResponseAt.IsZero() &&
 		time.Since(out.Handoff.FirstResponseAt) < time.Minute {
 		if err := d.cfg.Store.SaveHandoff(ctx, handoff.Record(out.Handoff, "")); err != nil {
