@@ -98,3 +98,12 @@ func (s *dialogueState) addShown(skus ...string) {
 		s.Shown = s.Shown[len(s.Shown)-50:]
 	}
 }
+
+// significant is the part of the state that changes what the bot says next (everything but the
+// last-handled seq and the intent history).
+func (s *dialogueState) significant() string {
+	c := *s
+	c.LastHandled, c.LastIntents = 0, nil
+	b, _ := json.Marshal(&c)
+	return string(b)
+}

@@ -38,6 +38,9 @@ type chatConfig struct {
 	MaxConnsPerIP  int      `mapstructure:"max_conns_per_ip"`
 	TrustProxy     bool     `mapstructure:"trust_proxy"`
 	ShopURL        string   `mapstructure:"shop_url"`
+	// DBSynchronous is SQLite's synchronous mode for the message store: FULL (default: every
+	// acknowledged message survives a power loss) or NORMAL (survives a crash of the process).
+	DBSynchronous string `mapstructure:"db_synchronous"`
 	// RecommenderAPIKeys enable GET /api/v1/recommendations for callers with one of these keys.
 	RecommenderAPIKeys []string `mapstructure:"recommender_api_keys"`
 }
@@ -53,6 +56,7 @@ func setChatDefaults(v *viper.Viper) {
 	v.SetDefault("chat.trust_proxy", false)
 	v.SetDefault("chat.shop_url", "https://shop.example")
 	v.SetDefault("chat.recommender_api_keys", []string{})
+	v.SetDefault("chat.db_synchronous", "FULL")
 }
 
 func newServeCmd() *cobra.Command {
@@ -76,6 +80,7 @@ intent model and recommender when there are none yet, and serve the demo shop pa
 	f.StringSlice("allowed-origin", nil, "origin allowed to open the chat socket besides the server's own (repeatable); env SHOPCHAT_CHAT_ALLOWED_ORIGINS")
 	f.Float64("ip-rate", 20, "messages and connection attempts per second per client IP (negative: no limit); env SHOPCHAT_CHAT_IP_RATE")
 	f.Int("max-conns-per-ip", 256, "open sockets per client IP (negative: no limit)")
+	f.String("db-sync", "FULL", "SQLite synchronous mode: FULL (survives power loss) or NORMAL (survives a crash); env SHOPCHAT_CHAT_DB_SYNCHRONOUS")
 	return cmd
 }
 
@@ -89,7 +94,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	store, err := kb.Open(ctx, kb.Config{Path: c.DB, Logger: log.With("part", "kb")})
+	store, err := kb.Open(ctx, kb.Config{Path: c.DB, Logger: log.With("part", "kb"), Synchronous: c.Chat.DBSynchronous})
 	if err != nil {
 		return err
 	}

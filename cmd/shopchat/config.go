@@ -67,6 +67,7 @@ var flagKeys = map[string]string{
 	"allowed-origin":    "chat.allowed_origins",
 	"ip-rate":           "chat.ip_rate",
 	"max-conns-per-ip":  "chat.max_conns_per_ip",
+	"db-sync":           "chat.db_synchronous",
 }
 
 // loadConfig reads the configuration for cmd: flags that were set, then environment, then the file,
