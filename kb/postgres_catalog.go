@@ -331,6 +331,12 @@ func (s *PGStore) lookupOrder(ctx context.Context, key string, q OrderQuery) (Or
 	return Order{}, notFound
 }
 
+// PGFAQMinScore is the PostgreSQL FAQ score from which an FAQ is a confident answer: the counterpart
+// of the dialogue's FAQMinScore (6.5 on SQLite's BM25 scale). On the demo shop, 80% of the FAQs'
+// questions and variants score at least this, and unrelated questions below it
+// (TestPGFAQScoreScale).
+const PGFAQMinScore = 1.5
+
 // SearchFAQ returns up to limit (default 5) enabled FAQs of the locale (its language; any when empty)
 // ranked by PostgreSQL full-text search over questions (weighted most), variants, tags and answers,
 // any word matching; Score is higher for better matches.

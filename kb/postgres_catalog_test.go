@@ -171,3 +171,29 @@ func TestPGImpressionsAndPurchases(t *testing.T) {
 		t.Fatalf("empty conversation: %v", err)
 	}
 }
+
+// TestPGFAQScoreScale checks PGFAQMinScore against the demo shop: most ways of asking an FAQ pass it,
+// unrelated questions do not.
+func TestPGFAQScoreScale(t *testing.T) {
+	src, nodes := pgWithDemo(t)
+	ctx := context.Background()
+	faqs, _ := src.ListFAQs(ctx)
+	pass, total := 0, 0
+	for _, f := range faqs {
+		for _, q := range append([]string{f.Question}, f.Variants...) {
+			total++
+			if h, _ := nodes[0].SearchFAQ(ctx, q, "en", 1); len(h) > 0 && h[0].Score >= PGFAQMinScore {
+				pass++
+			}
+		}
+	}
+	if float64(pass) < 0.8*float64(total) {
+		t.Fatalf("only %d of %d FAQ phrasings reach PGFAQMinScore", pass, total)
+	}
+	for _, q := range []string{"I want a blue jacket", "do you sell bikes", "I need help", "is the shop open on sunday", "the zipper broke", "tell me a joke"} {
+		if h, _ := nodes[0].SearchFAQ(ctx, q, "en", 1); len(h) > 0 && h[0].Score >= PGFAQMinScore {
+			t.Errorf("%q scores %.2f on %q", q, h[0].Score, h[0].Question)
+		}
+	}
+	t.Logf("%d of %d FAQ phrasings reach %.1f", pass, total, PGFAQMinScore)
+}

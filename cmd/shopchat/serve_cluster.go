@@ -103,6 +103,7 @@ func (cn *clusterNode) dialogue(d *chat.DialogueConfig) {
 		return
 	}
 	d.Knowledge, d.States, d.Impressions, d.Handoff = cn.node.Store, cn.node.Store, cn.node.Store, cn.node.Service
+	d.FAQMinScore = kb.PGFAQMinScore // PostgreSQL's full-text scores are on another scale than SQLite's BM25
 }
 
 // server points the chat server at the shared store, the NATS bus and the cluster's handoff.
