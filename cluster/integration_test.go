@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +218,55 @@ type agentHTTP struct {
 	csrf string
 }
 
+// consoleSocket opens the agent's console socket on a node and returns its frames.
+func (a *agentHTTP) consoleSocket(base string) <-chan map[string]any {
+	a.t.Helper()
+	u, _ := url.Parse(base + "/console/")
+	h := http.Header{}
+	for _, c := range a.c.Jar.Cookies(u) {
+		h.Add("Cookie", c.Name+"="+c.Value)
+	}
+	h.Set("Origin", base)
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/console/ws", h)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.t.Cleanup(func() { ws.Close() })
+	ch := make(chan map[string]any, 256)
+	go func() {
+		defer close(ch)
+		for {
+			var f map[string]any
+			if err := ws.ReadJSON(&f); err != nil {
+				return
+			}
+			select {
+			case ch <- f:
+			default: // the test reads only what it waits for
+			}
+		}
+	}()
+	return ch
+}
+
+func waitFrame(t *testing.T, ch <-chan map[string]any, what string, ok func(map[string]any) bool) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case f, open := <-ch:
+			if !open {
+				t.Fatalf("console socket closed waiting for %s", what)
+			}
+			if ok(f) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("console: timed out waiting for %s", what)
+		}
+	}
+}
+
 func login(t *testing.T, base, email, password string) *agentHTTP {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -280,6 +330,7 @@ func TestClusterThreeNodes(t *testing.T) {
 	if code := maya.do("POST", "/console/api/status", map[string]string{"status": "online"}, nil); code != 200 {
 		t.Fatalf("status: %d", code)
 	}
+	console := maya.consoleSocket(n2.base)
 
 	cu := newCustomer(t)
 	cu.connect(n1.base)
@@ -336,6 +387,10 @@ func TestClusterThreeNodes(t *testing.T) {
 	// The conversation is still Maya's: the bot stays silent, Maya answers from node 2.
 	cu.say("m3", "thanks! when will it arrive?")
 	cu.wait("ack", func(e chat.Envelope) bool { return e.Type == chat.TypeAck && e.ID == "m3" })
+	waitFrame(t, console, "the customer's message from node 3 on Maya's console on node 2", func(f map[string]any) bool {
+		m, _ := f["message"].(map[string]any)
+		return f["type"] == "message" && m != nil && m["text"] == "thanks! when will it arrive?"
+	})
 	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/reply", map[string]string{"text": "Tomorrow before noon."}, nil); code != 200 {
 		t.Fatalf("reply after failover: %d", code)
 	}
