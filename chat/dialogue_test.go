@@ -149,6 +149,13 @@ type botEnv struct {
 
 func startBot(t *testing.T, st *kb.Store, h *recordingHandoff) *botEnv {
 	t.Helper()
+	return startBotTB(t, st, h)
+}
+
+func startBotB(b *testing.B, st *kb.Store) *botEnv { return startBotTB(b, st, nil) }
+
+func startBotTB(t testing.TB, st *kb.Store, h *recordingHandoff) *botEnv {
+	t.Helper()
 	if st == nil {
 		st = demoStore(t)
 	}
@@ -173,11 +180,11 @@ func startBot(t *testing.T, st *kb.Store, h *recordingHandoff) *botEnv {
 		t.Fatal(err)
 	}
 	ts := startChatWith(t, Config{Messages: st, Conversations: st, Bot: dlg, Handoff: h, Secret: []byte("0123456789abcdef0123"),
-		CustomerSecret: []byte("shop-secret")})
+		CustomerSecret: []byte("shop-secret"), IPRate: -1, MaxConnsPerIP: -1, ConnRate: 1e6, ConnBurst: 1000})
 	return &botEnv{testServer: ts, kb: st, handoff: h, dlg: dlg}
 }
 
-func startChatWith(t *testing.T, cfg Config) *testServer {
+func startChatWith(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	s, err := New(cfg)
 	if err != nil {

@@ -11,8 +11,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$bin" serve --demo --data-dir "$data" --addr "$addr" --ip-rate -1 --max-conns-per-ip -1 --log-level warn &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do
-	curl -fs "http://$addr/healthz" >/dev/null 2>&1 && break
+# Wait until it listens (the first run trains the demo models: minutes).
+host=${addr%:*} port=${addr##*:}
+for _ in $(seq 1 1200); do
+	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || { log "the server exited"; exit 1; }
 	sleep 1
 done
 url="ws://$addr/ws"
