@@ -69,6 +69,11 @@ type ServiceConfig struct {
 	AllowedOrigins []string
 	// PositionInterval bounds how often queue positions are pushed to waiting customers (default 1s).
 	PositionInterval time.Duration
+
+	// Dispatcher, when set, makes the handoff decisions instead of Engine (for example the cluster-wide
+	// dispatcher of package cluster); its events reach the Service through Observe. Engine may then be
+	// nil.
+	Dispatcher ObservableDispatcher
 }
 
 // Service joins the engine to the chat server and the console: it implements chat.Handoff and
@@ -77,7 +82,7 @@ type ServiceConfig struct {
 type Service struct {
 	cfg    ServiceConfig
 	log    *slog.Logger
-	engine *Engine
+	engine ObservableDispatcher
 	store  ServiceStore
 	auth   *Auth
 
@@ -110,8 +115,11 @@ var (
 // NewService returns a Service and registers it as an observer of the engine. Call SetOutbound before
 // serving and run Run.
 func NewService(cfg ServiceConfig) (*Service, error) {
-	if cfg.Engine == nil || cfg.Store == nil || cfg.Auth == nil {
-		return nil, errors.New("handoff: NewService: Engine, Store and Auth are required")
+	if cfg.Dispatcher == nil && cfg.Engine != nil {
+		cfg.Dispatcher = cfg.Engine
+	}
+	if cfg.Dispatcher == nil || cfg.Store == nil || cfg.Auth == nil {
+		return nil, errors.New("handoff: NewService: Engine (or Dispatcher), Store and Auth are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -135,7 +143,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		cfg.PositionInterval = time.Second
 	}
 	s := &Service{
-		cfg: cfg, log: cfg.Logger, engine: cfg.Engine, store: cfg.Store, auth: cfg.Auth,
+		cfg: cfg, log: cfg.Logger, engine: cfg.Dispatcher, store: cfg.Store, auth: cfg.Auth,
 		hub:  newHub(),
 		wake: make(chan struct{}, 1), dirty: map[string]bool{}, lastPos: map[string]int{},
 		status: map[string]AgentStatus{}, conns: map[string]int{}, offTimer: map[string]*time.Timer{},
@@ -148,7 +156,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		return ""
 	}
 	s.hub.queue = s.queueFrame
-	cfg.Engine.Observe(s)
+	cfg.Dispatcher.Observe(s)
 	if cfg.Bus != nil {
 		if _, err := cfg.Bus.Subscribe("", s.busEvent); err != nil {
 			return nil, fmt.Errorf("handoff: subscribe to the bus: %w", err)
@@ -170,8 +178,19 @@ func (s *Service) outbound() chat.Outbound {
 	return s.out
 }
 
-// Engine returns the engine.
-func (s *Service) Engine() *Engine { return s.engine }
+// Engine returns the in-process engine (nil when a Dispatcher was configured instead).
+func (s *Service) Engine() *Engine { return s.cfg.Engine }
+
+// ObservableDispatcher is a Dispatcher whose events can be observed: *Engine, or a cluster-wide
+// dispatcher that delivers the engine's events on every node.
+type ObservableDispatcher interface {
+	Dispatcher
+	// Observe adds an observer of every later event.
+	Observe(o Observer)
+	// QueueHead returns the first limit waiting conversations across every skill and the number
+	// waiting (see Engine.QueueHead).
+	QueueHead(ctx context.Context, limit int) ([]QueueEntry, int)
+}
 
 // --- chat.Handoff ---
 

@@ -128,29 +128,45 @@ func runServe(cmd *cobra.Command, args []string) error {
 
 	registry := chat.NewRegistry()
 	bus := chat.NewMemoryBus()
-	// The human handoff and the agent console (issue #7, cmd_agent.go).
-	hs, err := newHandoff(ctx, c, store, bus, log.With("part", "handoff"))
+	// cl is nil unless cluster.postgres_dsn is set (serve_cluster.go); it then replaces the store, the
+	// bus and the handoff below with the cluster's.
+	cl, err := startCluster(ctx, c, store, log)
 	if err != nil {
 		return err
 	}
-	var handoff chat.Handoff = hs.Service
-	dlg, err := chat.NewDialogue(chat.DialogueConfig{
+	defer cl.close()
+	// The human handoff and the agent console (issue #7, cmd_agent.go).
+	var hs *handoffStack
+	var handoff chat.Handoff
+	if cl == nil {
+		if hs, err = newHandoff(ctx, c, store, bus, log.With("part", "handoff")); err != nil {
+			return err
+		}
+		handoff = hs.Service
+	}
+	dcfg := chat.DialogueConfig{
 		Classifier: models.classifier, Entities: ex, Knowledge: store, States: store, Impressions: store,
 		Recommender: models.recommender, Handoff: handoff, Logger: log.With("part", "dialogue"), Registry: registry,
 		ShopURL: c.Chat.ShopURL, Shop: shopSlots(),
-	})
+	}
+	cl.dialogue(&dcfg)
+	dlg, err := chat.NewDialogue(dcfg)
 	if err != nil {
 		return err
 	}
-	srv, err := chat.New(chat.Config{
+	scfg := chat.Config{
 		Addr: c.Addr, Logger: log, Version: version, Messages: store, Conversations: store, Bus: bus, Bot: dlg,
 		Handoff: handoff, Secret: secret, CustomerSecret: customerSecret, AllowedOrigins: c.Chat.AllowedOrigins,
 		IPRate: c.Chat.IPRate, IPBurst: c.Chat.IPBurst, ConnRate: c.Chat.ConnRate, MaxConnsPerIP: c.Chat.MaxConnsPerIP,
 		TrustForwardedFor: c.Chat.TrustProxy, Registry: registry, Mask: ex.Mask,
-	})
+	}
+	cl.server(&scfg)
+	srv, err := chat.New(scfg)
 	if err != nil {
 		return err
 	}
+	cl.attach(srv, c, models)
+	go cl.run(ctx)
 	srv.AddReadinessCheck(chat.CheckFunc{Label: "database", Fn: func(ctx context.Context) error {
 		_, err := store.Conversation(ctx, "readyz-probe")
 		if errors.Is(err, kb.ErrNotFound) {
@@ -165,8 +181,10 @@ func runServe(cmd *cobra.Command, args []string) error {
 		srv.Handle("/api/v1/recommendations", models.recommenderHTTP)
 	}
 	srv.Handle("/widget/", web.Handler(demo))
-	hs.Attach(srv) // /console/
-	go hs.Run(ctx)
+	if hs != nil {
+		hs.Attach(srv) // /console/
+		go hs.Run(ctx)
+	}
 	if demo {
 		srv.Handle("GET /{$}", web.Handler(true))
 		srv.Handle("GET /demo/identity", demoIdentity(store, customerSecret))

@@ -28,6 +28,7 @@ type config struct {
 		Recommender string `mapstructure:"recommender"`
 	} `mapstructure:"models"`
 	Handoff handoffConfig `mapstructure:"handoff"` // human handoff and the agent console (cmd_agent.go)
+	Cluster clusterConfig `mapstructure:"cluster"` // several nodes sharing PostgreSQL and NATS (serve_cluster.go)
 }
 
 type logConfig struct {
@@ -45,6 +46,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("models.recommender", "")
 	setChatDefaults(v)
 	setHandoffDefaults(v)
+	setClusterDefaults(v)
 }
 
 func addGlobalFlags(root *cobra.Command) {
