@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopchat/shopchat/chat"
 	"github.com/shopchat/shopchat/chat/handoff"
-	"github.com/shopchat/shopchat/cluster"
+	"github.com/shopchat/shopchat/chat/cluster"
 	"github.com/shopchat/shopchat/kb"
 	"github.com/shopchat/shopchat/recommender"
 )
