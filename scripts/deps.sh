@@ -22,12 +22,14 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+need=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$(dirname "$0")/../go.mod")
 if ! command -v go >/dev/null; then
-	log "Go is not installed: install Go 1.24 or newer (https://go.dev/dl) and put it on PATH"
+	log "Go is not installed: install Go $need or newer (https://go.dev/dl), or any Go >= 1.21 (it fetches the toolchain go.mod asks for), and put it on PATH"
 	exit 1
 fi
-gov=$(go env GOVERSION | sed 's/^go//')
-if [[ $(printf '%s\n1.24\n' "$gov" | sort -V | head -n1) != 1.24 ]]; then
-	log "Go $gov is too old: this module needs Go 1.24 or newer"
+# Go >= 1.21 switches to the toolchain go.mod asks for by itself (GOTOOLCHAIN=auto), through the module proxy.
+gov=$(GOTOOLCHAIN=local go env GOVERSION | sed 's/^go//')
+if [[ $(printf '%s\n1.21\n' "$gov" | sort -V | head -n1) != 1.21 ]]; then
+	log "Go $gov is too old: install Go $need or newer (https://go.dev/dl)"
 	exit 1
 fi
