@@ -349,7 +349,12 @@ func parseCLINC(name string, data []byte) (*Dataset, error) {
 			return nil, &LineError{File: name, Line: lineOf(dec.InputOffset()), Msg: fmt.Sprintf("%q must be a list of [text, label] pairs", key)}
 		}
 		for dec.More() {
-			line := lineOf(dec.InputOffset()) // the offset is just past the previous value
+			// The offset is just past the previous value: skip to the pair's first byte.
+			off := dec.InputOffset()
+			for off < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
+				off++
+			}
+			line := lineOf(off)
 			var pair []string
 			if err := dec.Decode(&pair); err != nil || len(pair) != 2 {
 				if err == nil {
@@ -364,7 +369,7 @@ func parseCLINC(name string, data []byte) (*Dataset, error) {
 			if err := checkLabel(label); err != nil {
 				return nil, &LineError{File: name, Line: line, Msg: err.Error()}
 			}
-			*dst = append(*dst, Example{Text: pair[0], Label: label, File: name, Line: line + 1})
+			*dst = append(*dst, Example{Text: pair[0], Label: label, File: name, Line: line})
 		}
 		if _, err := dec.Token(); err != nil {
 			return nil, &LineError{File: name, Line: lineOf(dec.InputOffset()), Msg: err.Error()}

@@ -18,13 +18,14 @@ type ValidationConfig struct {
 	// MaxImbalance: a warning when the largest intent has more than this many times the examples of the
 	// smallest.
 	MaxImbalance float64
-	// MinChars: a warning for texts shorter than this (after normalisation).
+	// MinChars: a warning for texts shorter than this (after normalisation); 0 turns it off ("y", "👍"
+	// are fine answers).
 	MinChars int
 }
 
 // DefaultValidation returns the checks Train runs.
 func DefaultValidation() ValidationConfig {
-	return ValidationConfig{MinExamples: 2, WarnExamples: 10, MaxImbalance: 10, MinChars: 2}
+	return ValidationConfig{MinExamples: 2, WarnExamples: 10, MaxImbalance: 10}
 }
 
 // ValidationReport is the outcome of Validate.
@@ -105,7 +106,7 @@ func Validate(ds *Dataset, cfg ValidationConfig) *ValidationReport {
 			continue
 		}
 		seen[key] = first{label: e.Label, where: e.Where()}
-		if len([]rune(key)) < cfg.MinChars {
+		if cfg.MinChars > 0 && len([]rune(key)) < cfg.MinChars {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: very short text %q", e.Where(), e.Text))
 		}
 		counts[e.Label]++
