@@ -63,9 +63,12 @@ type Options struct {
 	// Progress receives progress bars (nil: none). Logger receives progress lines (nil: discarded).
 	Progress io.Writer
 	Logger   *slog.Logger
-	// AllowWarnings lets training proceed past validation warnings (errors always stop it). Default
-	// behaviour is to proceed and list them.
+	// StrictWarnings stops training on validation warnings too; by default they are logged and listed
+	// in the result (errors always stop it).
 	StrictWarnings bool
+	// DropConflicts keeps the first of two identical texts with different labels (a warning) instead of
+	// stopping with an error.
+	DropConflicts bool
 }
 
 func (o Options) withDefaults() Options {
@@ -146,7 +149,9 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	start := time.Now()
 	timing := map[string]float64{}
 	lap := func(name string, t0 time.Time) { timing[name] = time.Since(t0).Seconds() }
-	rep := Validate(ds, DefaultValidation())
+	vc := DefaultValidation()
+	vc.DropConflicts = o.DropConflicts
+	rep := Validate(ds, vc)
 	if err := rep.Err(); err != nil {
 		return nil, err
 	}

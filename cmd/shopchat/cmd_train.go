@@ -52,6 +52,7 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.String("report", "", "with --cross-validation: also write the figures as JSON here")
 	f.Bool("no-progress", false, "no progress bars")
 	f.Bool("strict", false, "treat data warnings as errors")
+	f.Bool("drop-conflicts", false, "keep the first of identical texts labelled differently (a warning) instead of failing")
 	return cmd
 }
 
@@ -74,6 +75,7 @@ func trainOptions(cmd *cobra.Command) training.Options {
 	o.OOSWeight, _ = f.GetFloat64("oos-weight")
 	o.Threads, _ = f.GetInt("threads")
 	o.StrictWarnings, _ = f.GetBool("strict")
+	o.DropConflicts, _ = f.GetBool("drop-conflicts")
 	if np, _ := f.GetBool("no-progress"); !np {
 		o.Progress = os.Stderr
 	}
