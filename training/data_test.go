@@ -86,11 +86,11 @@ func TestParseCLINC(t *testing.T) {
 		t.Errorf("line of the first example = %d, want 2", ds.Train[0].Line)
 	}
 	for in, want := range map[string]string{
-		`[]`:                         "d.json:1:",
-		`{"train": 3}`:               "must be a list",
-		`{"train": [["a"]]}`:         "want [text, label]",
+		`[]`:                          "d.json:1:",
+		`{"train": 3}`:                "must be a list",
+		`{"train": [["a"]]}`:          "want [text, label]",
 		"{\"train\": [\n[\"a\", 1]]}": "d.json:2:",
-		`{"x": []}`:                  "not CLINC150",
+		`{"x": []}`:                   "not CLINC150",
 	} {
 		if _, err := Parse("d.json", []byte(in), FormatCLINC150); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", in, err, want)
@@ -115,7 +115,9 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestValidate(t *testing.T) {
-	ex := func(text, label string, line int) Example { return Example{Text: text, Label: label, File: "f.yaml", Line: line} }
+	ex := func(text, label string, line int) Example {
+		return Example{Text: text, Label: label, File: "f.yaml", Line: line}
+	}
 	var train []Example
 	for i := 0; i < 12; i++ {
 		train = append(train, ex("order number "+string(rune('a'+i)), "order", 10+i))

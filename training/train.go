@@ -42,7 +42,7 @@ type Options struct {
 	// Members is the ensemble size (default 3 networks with seeds Seed, Seed+1, ...).
 	Members int
 	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true and
-	// MinCount to 2.
+	// MinCount to 2 for 5000 or more training examples, 1 below.
 	Features intents.FeatureConfig
 	// NoSubwords turns the tokenizer's pieces off as features.
 	NoSubwords bool
@@ -78,9 +78,7 @@ func (o Options) withDefaults() Options {
 	if o.Patience <= 0 {
 		o.Patience = 2
 	}
-	if o.Features.MinCount <= 0 {
-		o.Features.MinCount = 2
-	}
+
 	if o.BatchSize <= 0 {
 		o.BatchSize = 256
 	}
@@ -160,6 +158,13 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	}
 	if o.StrictWarnings && len(rep.Warnings) > 0 {
 		return nil, fmt.Errorf("%d warnings in the training data and strict mode is on", len(rep.Warnings))
+	}
+	if o.Features.MinCount <= 0 {
+		// Large data: n-grams seen once are mostly noise and cost table rows; small data needs them.
+		o.Features.MinCount = 1
+		if len(rep.Train) >= 5000 {
+			o.Features.MinCount = 2
+		}
 	}
 	train, val := rep.Train, ds.Val
 	if len(val) == 0 {
