@@ -295,6 +295,9 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	}
 	res.Seconds = time.Since(start).Seconds()
 	// Write atomically.
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(outDir)), 0o755); err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(outDir)), "."+filepath.Base(outDir)+".tmp-")
 	if err != nil {
 		return nil, err
