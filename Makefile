@@ -49,7 +49,7 @@ bench-intents: build
 	mkdir -p $(BENCH_DIR) && \
 	bin/shopchat train --no-progress --threads 1 --seed 1 --members 1 --data $(SHARED_DATA)/clinc150/data_full.json --out $(BENCH_DIR)/clinc150 && \
 	bin/shopchat eval --model $(BENCH_DIR)/clinc150 --data $(SHARED_DATA)/clinc150/data_full.json --report $(BENCH_DIR)/clinc150-report.json && \
-	bin/shopchat train --no-progress --threads 1 --seed 1 --drop-conflicts --data $(SHARED_DATA)/banking77/train.csv --out $(BENCH_DIR)/banking77 && \
+	bin/shopchat train --no-progress --threads 1 --seed 1 --members 1 --drop-conflicts --data $(SHARED_DATA)/banking77/train.csv --out $(BENCH_DIR)/banking77 && \
 	bin/shopchat eval --model $(BENCH_DIR)/banking77 --data $(SHARED_DATA)/banking77/test.csv --report $(BENCH_DIR)/banking77-report.json && \
 	bin/shopchat train --no-progress --seed 7 --data training/demo/intents.yaml --cross-validation 5 --epochs 60 --patience 8 --batch-size 32 --lr 0.005 --members 1 --no-baseline --report $(BENCH_DIR)/demo-cv.json && \
 	SHOPCHAT_BENCH_MODEL=$(BENCH_DIR)/clinc150 $(GO) test -run '^$$' -bench 'Classify|RSS' -benchtime 20000x -cpu 1,2 ./intents/
