@@ -111,8 +111,36 @@ func FuzzTokenize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if _, err := tok.Tokenize(Normalize(s)); err != nil {
+		n := Normalize(s)
+		got, err := tok.Tokenize(n)
+		if err != nil {
 			t.Fatalf("Tokenize(%q): %v", s, err)
 		}
+		want, err := tok.libraryTokenize(n)
+		if err != nil {
+			t.Fatalf("library: %v", err)
+		}
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("%q: fast path %q, library %q", n, got, want)
+		}
 	})
+}
+
+func TestWordPieceMatchesLibrary(t *testing.T) {
+	tok, _ := learnt(t)
+	if tok.vocab == nil {
+		t.Fatal("no fast path for a WordPiece model")
+	}
+	inputs := append([]string{"refnud pasword", "where's my order #A10023?", "thanks 😀 !!", "ж", "a-b/c",
+		strings.Repeat("x", 120), "order, status... please!!", "i forgot my password, reset it"}, corpus...)
+	for _, in := range inputs {
+		n := Normalize(in)
+		want, err := tok.libraryTokenize(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tok.wordPiece(n); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%q: fast path %q, library %q", n, got, want)
+		}
+	}
 }
