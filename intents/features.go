@@ -3,6 +3,7 @@ package intents
 import (
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/shopchat/shopchat/nlp"
 )
@@ -87,9 +88,16 @@ type rawFeature struct {
 	count float32
 }
 
+// posPool recycles extractRaw's index maps (one per call otherwise).
+var posPool = sync.Pool{New: func() any { return map[featureKey]int{} }}
+
 func extractRaw(cfg FeatureConfig, words, subwords []string, buf []rawFeature) []rawFeature {
 	buf = buf[:0]
-	pos := map[featureKey]int{}
+	pos := posPool.Get().(map[featureKey]int)
+	defer func() {
+		clear(pos)
+		posPool.Put(pos)
+	}()
 	add := func(k uint64, g int) {
 		fk := featureKey(k)
 		if i, ok := pos[fk]; ok {

@@ -285,7 +285,20 @@ func saveWeights(path string, cfg NetConfig, nets []*Weights) (err error) {
 	if err != nil {
 		return err
 	}
-	return vs.Save(path)
+	// vs.Save writes the variables in map order; sort them so that the same weights give the same file
+	// (and the same content-hash version).
+	vars := vs.Variables()
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	named := make([]ts.NamedTensor, len(names))
+	for i, n := range names {
+		t := vars[n]
+		named[i] = ts.NamedTensor{Name: n, Tensor: &t}
+	}
+	return ts.SaveMultiNew(named, path)
 }
 
 // contentHash is the SHA-256 over every file of dir but VERSION (names and contents, sorted by name),

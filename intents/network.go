@@ -76,8 +76,11 @@ func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
 func (n *Network) Config() NetConfig { return n.cfg }
 
 // ForwardT computes logits [B, Classes] from idx [B, T] (int64 feature columns, 0 = padding) and
-// val [B, T, 1] (float weights, 0 for padding). It drops its intermediates.
-func (n *Network) ForwardT(idx, val *ts.Tensor, train bool) *ts.Tensor {
+// val [B, T, 1] (float weights, 0 for padding). While training, dropMask [B, Hidden] (0 or 1/(1-p), made
+// by the caller from a seeded Go generator) is applied to the hidden layer; pass nil at inference.
+// (The mask replaces libtorch's dropout op, which crashed intermittently inside atg_dropout under gotch
+// v0.9.1 on libtorch 1.13.) It drops its intermediates.
+func (n *Network) ForwardT(idx, val, dropMask *ts.Tensor) *ts.Tensor {
 	e := n.emb.Forward(idx)                                                           // [B,T,W]
 	s := e.MustMul(val, true).MustSumDimIntlist([]int64{1}, false, gotch.Float, true) // [B,W]
 	s = s.MustAdd(n.bias, true)
@@ -85,8 +88,8 @@ func (n *Network) ForwardT(idx, val *ts.Tensor, train bool) *ts.Tensor {
 		return s
 	}
 	h := s.MustRelu(true)
-	if train && n.cfg.Dropout > 0 {
-		h = ts.MustDropout(h, n.cfg.Dropout, true)
+	if dropMask != nil {
+		h = h.MustMul(dropMask, true)
 	}
 	out := n.out.Forward(h)
 	h.MustDrop()

@@ -8,9 +8,12 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sugarme/tokenizer"
+	"github.com/sugarme/tokenizer/model/wordpiece"
 	"github.com/sugarme/tokenizer/pretrained"
 )
 
@@ -179,8 +182,9 @@ func WriteTokenizerJSON(w io.Writer, vocab map[string]int) error {
 // Tokenizer splits normalised text into sub-word pieces with a WordPiece vocabulary loaded through
 // github.com/sugarme/tokenizer. A Tokenizer is safe for concurrent use.
 type Tokenizer struct {
-	tk  *tokenizer.Tokenizer
-	unk int
+	tk    *tokenizer.Tokenizer
+	unk   int
+	vocab map[string]int // the WordPiece vocabulary, for the fast path; nil for other models
 }
 
 // ErrBadTokenizer is returned when a tokenizer.json cannot be loaded or lacks an [UNK] token.
@@ -211,7 +215,11 @@ func ParseTokenizer(data []byte) (tk *Tokenizer, err error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no %s token", ErrBadTokenizer, TokenUnk)
 	}
-	return &Tokenizer{tk: t, unk: unk}, nil
+	tok := &Tokenizer{tk: t, unk: unk}
+	if wp, ok := t.GetModel().(*wordpiece.WordPiece); ok {
+		tok.vocab = wp.GetVocab()
+	}
+	return tok, nil
 }
 
 // NewTokenizer builds a Tokenizer from a vocabulary (as LearnVocab returns) through its tokenizer.json form,
@@ -236,6 +244,14 @@ func (t *Tokenizer) Tokenize(text string) (tokens []string, err error) {
 	if text == "" {
 		return nil, nil
 	}
+	if t.vocab != nil {
+		return t.wordPiece(text), nil
+	}
+	return t.libraryTokenize(text)
+}
+
+// libraryTokenize runs sugarme/tokenizer's full pipeline (normaliser, pre-tokenizer, model).
+func (t *Tokenizer) libraryTokenize(text string) (tokens []string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			tokens, err = nil, fmt.Errorf("nlp: tokenize: %v", r)
@@ -258,4 +274,77 @@ func (t *Tokenizer) IDs(text string) ([]int, error) {
 		return nil, fmt.Errorf("nlp: tokenize: %w", err)
 	}
 	return en.Ids, nil
+}
+
+// maxWordChars is WordPiece's max_input_chars_per_word: longer words are [UNK].
+const maxWordChars = 100
+
+// wordPiece is the WordPiece model applied directly to normalised text: BERT pre-tokenization (split at
+// white space and punctuation) and greedy longest-match-first pieces, a word with an unmatched rest
+// becoming one [UNK]. It gives the same tokens as the library's pipeline on normalised text
+// (TestWordPieceMatchesLibrary) at a fraction of the allocations.
+func (t *Tokenizer) wordPiece(text string) []string {
+	var out []string
+	var buf strings.Builder
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		out = t.pieces(text[start:end], out, &buf)
+		start = -1
+	}
+	for i, r := range text {
+		switch {
+		case unicode.IsSpace(r) || r == 0 || r == utf8.RuneError || unicode.IsControl(r):
+			flush(i)
+		case isBertPunct(r):
+			flush(i)
+			out = t.pieces(string(r), out, &buf)
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	flush(len(text))
+	return out
+}
+
+func (t *Tokenizer) pieces(word string, out []string, buf *strings.Builder) []string {
+	rs := []rune(word)
+	if len(rs) > maxWordChars {
+		return append(out, TokenUnk)
+	}
+	n := len(out)
+	for s := 0; s < len(rs); {
+		e := len(rs)
+		found := ""
+		for e > s {
+			buf.Reset()
+			if s > 0 {
+				buf.WriteString(ContinuationPrefix)
+			}
+			buf.WriteString(string(rs[s:e]))
+			if _, ok := t.vocab[buf.String()]; ok {
+				found = buf.String()
+				break
+			}
+			e--
+		}
+		if found == "" {
+			return append(out[:n], TokenUnk)
+		}
+		out = append(out, found)
+		s = e
+	}
+	return out
+}
+
+// isBertPunct is BERT's punctuation test: ASCII symbols and Unicode punctuation.
+func isBertPunct(r rune) bool {
+	if (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126) {
+		return true
+	}
+	return unicode.IsPunct(r)
 }

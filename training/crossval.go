@@ -32,7 +32,9 @@ func CrossValidate(ctx context.Context, ds *Dataset, k int, o Options) (*CVRepor
 		return nil, fmt.Errorf("cross-validation needs at least 2 folds, got %d", k)
 	}
 	o = o.withDefaults()
-	rep := Validate(ds, DefaultValidation())
+	vc := DefaultValidation()
+	vc.DropConflicts = o.DropConflicts
+	rep := Validate(ds, vc)
 	if err := rep.Err(); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -244,7 +245,8 @@ func yamlError(name string, err error) error {
 	return &LineError{File: name, Line: line, Msg: msg}
 }
 
-// checkLabel accepts snake_case-like names: letters, digits, '_', '-', '.', at most 64 bytes.
+// checkLabel accepts intent names of at most 64 bytes without white space, control characters or
+// commas (BANKING77 has "reverted_card_payment?").
 func checkLabel(l string) error {
 	if l == "" {
 		return errors.New("empty intent name")
@@ -252,9 +254,12 @@ func checkLabel(l string) error {
 	if len(l) > 64 {
 		return fmt.Errorf("intent name %.20q... longer than 64 bytes", l)
 	}
+	if !utf8.ValidString(l) {
+		return fmt.Errorf("intent name %q is not valid UTF-8", l)
+	}
 	for _, r := range l {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
-			return fmt.Errorf("intent name %q: use letters, digits, '_', '-' or '.'", l)
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == ',' || r == '"' {
+			return fmt.Errorf("intent name %q: no spaces, control characters, commas or quotes", l)
 		}
 	}
 	return nil
@@ -349,7 +354,12 @@ func parseCLINC(name string, data []byte) (*Dataset, error) {
 			return nil, &LineError{File: name, Line: lineOf(dec.InputOffset()), Msg: fmt.Sprintf("%q must be a list of [text, label] pairs", key)}
 		}
 		for dec.More() {
-			line := lineOf(dec.InputOffset()) // the offset is just past the previous value
+			// The offset is just past the previous value: skip to the pair's first byte.
+			off := dec.InputOffset()
+			for off < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
+				off++
+			}
+			line := lineOf(off)
 			var pair []string
 			if err := dec.Decode(&pair); err != nil || len(pair) != 2 {
 				if err == nil {
@@ -364,7 +374,7 @@ func parseCLINC(name string, data []byte) (*Dataset, error) {
 			if err := checkLabel(label); err != nil {
 				return nil, &LineError{File: name, Line: line, Msg: err.Error()}
 			}
-			*dst = append(*dst, Example{Text: pair[0], Label: label, File: name, Line: line + 1})
+			*dst = append(*dst, Example{Text: pair[0], Label: label, File: name, Line: line})
 		}
 		if _, err := dec.Token(); err != nil {
 			return nil, &LineError{File: name, Line: lineOf(dec.InputOffset()), Msg: err.Error()}

@@ -14,7 +14,7 @@ var DemoIntentsYAML []byte
 
 // DemoOptions are the training options TrainDemo uses: small and quick (well under a minute on 2 cores).
 func DemoOptions(log *slog.Logger) Options {
-	return Options{Seed: 7, Epochs: 40, Patience: 5, BatchSize: 32, LR: 0.003, Hidden: 256, Members: 3,
+	return Options{Seed: 7, Epochs: 60, Patience: 8, BatchSize: 64, LR: 0.005, Hidden: 256, Members: 2,
 		Logger: log}
 }
 

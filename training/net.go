@@ -100,7 +100,11 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 				}
 				lo, hi := s*o.batch, min((s+1)*o.batch, len(order))
 				idx, val, y := batchTensors(train, order[lo:hi], o.featureDrop, rng)
-				logits := net.ForwardT(idx, val, true)
+				mask := dropoutMask(hi-lo, o.net.Hidden, o.net.Dropout, rng)
+				logits := net.ForwardT(idx, val, mask)
+				if mask != nil {
+					mask.MustDrop()
+				}
 				loss := logits.CrossEntropyForLogits(y)
 				if err := opt.BackwardStep(loss); err != nil {
 					return err
@@ -168,6 +172,22 @@ func batchTensors(v *vecSet, rows []int, drop float64, rng *rand.Rand) (*ts.Tens
 	return it, vt, yt
 }
 
+// dropoutMask is an inverted-dropout mask [b, hidden] (entries 0 or 1/(1-p)) from rng, or nil when
+// there is no hidden layer or no dropout.
+func dropoutMask(b, hidden int, p float64, rng *rand.Rand) *ts.Tensor {
+	if hidden == 0 || p <= 0 {
+		return nil
+	}
+	m := make([]float32, b*hidden)
+	keep := float32(1 / (1 - p))
+	for i := range m {
+		if rng.Float64() >= p {
+			m[i] = keep
+		}
+	}
+	return ts.MustOfSlice(m).MustView([]int64{int64(b), int64(hidden)}, true)
+}
+
 // accuracy scores net on v (argmax over every class) without gradients.
 func accuracy(net *intents.Network, v *vecSet) float64 {
 	if v.len() == 0 {
@@ -183,7 +203,7 @@ func accuracy(net *intents.Network, v *vecSet) float64 {
 				rows = append(rows, r)
 			}
 			idx, val, y := batchTensors(v, rows, 0, nil)
-			logits := net.ForwardT(idx, val, false)
+			logits := net.ForwardT(idx, val, nil)
 			pred := logits.MustArgmax([]int64{-1}, false, true).Int64Values()
 			for i, p := range pred {
 				if p == v.y[rows[i]] {

@@ -14,11 +14,11 @@ type scored struct {
 const (
 	// RuleBalanced maximises in-scope accuracy + out-of-scope recall on validation data.
 	RuleBalanced = "balanced"
+	// RuleWeighted maximises in-scope accuracy + w * out-of-scope recall (Options.OOSWeight).
+	RuleWeighted = "weighted"
 	// RuleAccuracy maximises overall accuracy (out-of-scope examples count once each).
 	RuleAccuracy = "accuracy"
 )
-
-var thrWeight = 1.0
 
 // noOOSRejectRate is the share of correctly classified validation messages that the threshold may turn
 // away when the validation data has no out-of-scope examples to choose it with.
@@ -27,8 +27,9 @@ const noOOSRejectRate = 0.01
 // chooseThreshold picks the out-of-scope threshold on validation predictions. With out-of-scope examples
 // it maximises the rule over every distinct top probability; without them it is the lowest threshold that
 // rejects at most noOOSRejectRate of the correctly classified messages (so that clear nonsense, which the
-// model is unsure about, still falls out of scope).
-func chooseThreshold(s []scored, rule string) float64 {
+// model is unsure about, still falls out of scope), and at most 1.2 times chance level when there are fewer
+// than 100 of them.
+func chooseThreshold(s []scored, rule string, weight float64, classes int) float64 {
 	nIn, nOOS := 0, 0
 	for _, p := range s {
 		if p.goldOOS {
@@ -60,6 +61,10 @@ func chooseThreshold(s []scored, rule string) float64 {
 		}
 		sort.Float64s(ok)
 		k := int(float64(len(ok)) * noOOSRejectRate)
+		if len(ok) < 100 && classes > 0 {
+			// Too few validation messages for a 1% quantile: stay near chance level.
+			return min(ok[k], 1.2/float64(classes))
+		}
 		return ok[k]
 	}
 	// Sweep thresholds upwards: sort by top probability and move examples from accepted to rejected.
@@ -81,10 +86,11 @@ func chooseThreshold(s []scored, rule string) float64 {
 		if rule == RuleAccuracy {
 			return float64(inOK+oosOK) / float64(nIn+nOOS)
 		}
-		if rule == "w" {
-			return float64(inOK)/float64(nIn) + thrWeight*float64(oosOK)/float64(nOOS)
+		w := 1.0
+		if rule == RuleWeighted {
+			w = weight
 		}
-		return float64(inOK)/float64(nIn) + float64(oosOK)/float64(nOOS)
+		return float64(inOK)/float64(nIn) + w*float64(oosOK)/float64(nOOS)
 	}
 	best, bestT := score(), 0.0
 	i := 0

@@ -26,22 +26,23 @@ import (
 type Options struct {
 	// Seed makes the run deterministic (same data, options and thread count give the same model).
 	Seed int64
-	// Epochs is the most epochs per network (default 30); training stops earlier when validation
-	// accuracy has not improved for Patience epochs (default 3).
+	// Epochs is the most epochs per network (default 12); training stops earlier when validation
+	// accuracy has not improved for Patience epochs (default 2).
 	Epochs   int
 	Patience int
-	// BatchSize (default 64), LR (Adam's learning rate, default 0.002) and WeightDecay (AdamW, default 0).
+	// BatchSize (default 256), LR (Adam's learning rate, default 0.004) and WeightDecay (AdamW, default 0).
 	BatchSize   int
 	LR          float64
 	WeightDecay float64
-	// Hidden is the hidden layer width (default 512); Dropout on it (default 0.3); FeatureDrop drops
+	// Hidden is the hidden layer width (default 256); Dropout on it (default 0.3); FeatureDrop drops
 	// input features while training (default 0.1).
 	Hidden      int
 	Dropout     float64
 	FeatureDrop float64
 	// Members is the ensemble size (default 3 networks with seeds Seed, Seed+1, ...).
 	Members int
-	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true.
+	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true and
+	// MinCount to 2 for 5000 or more training examples, 1 below.
 	Features intents.FeatureConfig
 	// NoSubwords turns the tokenizer's pieces off as features.
 	NoSubwords bool
@@ -51,8 +52,10 @@ type Options struct {
 	// ValFraction is the stratified share of the training data held out for validation when the data has
 	// no validation split (default 0.1).
 	ValFraction float64
-	// ThresholdRule picks the out-of-scope threshold on validation data (RuleBalanced by default).
+	// ThresholdRule picks the out-of-scope threshold on validation data (RuleWeighted by default) and
+	// OOSWeight is the weight of out-of-scope recall against in-scope accuracy for it (default 0.1).
 	ThresholdRule string
+	OOSWeight     float64
 	// Baseline also trains the linear baseline and saves it in OUT/baseline.
 	Baseline bool
 	// Threads is libtorch's thread count (default: the number of CPUs).
@@ -60,26 +63,30 @@ type Options struct {
 	// Progress receives progress bars (nil: none). Logger receives progress lines (nil: discarded).
 	Progress io.Writer
 	Logger   *slog.Logger
-	// AllowWarnings lets training proceed past validation warnings (errors always stop it). Default
-	// behaviour is to proceed and list them.
+	// StrictWarnings stops training on validation warnings too; by default they are logged and listed
+	// in the result (errors always stop it).
 	StrictWarnings bool
+	// DropConflicts keeps the first of two identical texts with different labels (a warning) instead of
+	// stopping with an error.
+	DropConflicts bool
 }
 
 func (o Options) withDefaults() Options {
 	if o.Epochs <= 0 {
-		o.Epochs = 30
+		o.Epochs = 12
 	}
 	if o.Patience <= 0 {
-		o.Patience = 3
+		o.Patience = 2
 	}
+
 	if o.BatchSize <= 0 {
-		o.BatchSize = 64
+		o.BatchSize = 256
 	}
 	if o.LR <= 0 {
-		o.LR = 0.002
+		o.LR = 0.004
 	}
 	if o.Hidden <= 0 {
-		o.Hidden = 512
+		o.Hidden = 256
 	}
 	if o.Dropout <= 0 {
 		o.Dropout = 0.3
@@ -96,7 +103,10 @@ func (o Options) withDefaults() Options {
 		o.ValFraction = 0.1
 	}
 	if o.ThresholdRule == "" {
-		o.ThresholdRule = RuleBalanced
+		o.ThresholdRule = RuleWeighted
+	}
+	if o.OOSWeight <= 0 {
+		o.OOSWeight = 0.1
 	}
 	if o.Threads <= 0 {
 		o.Threads = runtime.NumCPU()
@@ -137,7 +147,9 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	start := time.Now()
 	timing := map[string]float64{}
 	lap := func(name string, t0 time.Time) { timing[name] = time.Since(t0).Seconds() }
-	rep := Validate(ds, DefaultValidation())
+	vc := DefaultValidation()
+	vc.DropConflicts = o.DropConflicts
+	rep := Validate(ds, vc)
 	if err := rep.Err(); err != nil {
 		return nil, err
 	}
@@ -146,6 +158,13 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	}
 	if o.StrictWarnings && len(rep.Warnings) > 0 {
 		return nil, fmt.Errorf("%d warnings in the training data and strict mode is on", len(rep.Warnings))
+	}
+	if o.Features.MinCount <= 0 {
+		// Large data: n-grams seen once are mostly noise and cost table rows; small data needs them.
+		o.Features.MinCount = 1
+		if len(rep.Train) >= 5000 {
+			o.Features.MinCount = 2
+		}
 	}
 	train, val := rep.Train, ds.Val
 	if len(val) == 0 {
@@ -244,7 +263,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	res.Metrics = calibrate(model, vaP, val, o.ThresholdRule)
+	res.Metrics = calibrate(model, vaP, val, o.ThresholdRule, o.OOSWeight)
 	var base *intents.Model
 	if o.Baseline {
 		t0 = time.Now()
@@ -272,10 +291,13 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		if err != nil {
 			return nil, err
 		}
-		res.Baseline = calibrate(base, vaP, val, o.ThresholdRule)
+		res.Baseline = calibrate(base, vaP, val, o.ThresholdRule, o.OOSWeight)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	// Write atomically.
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(outDir)), 0o755); err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(outDir)), "."+filepath.Base(outDir)+".tmp-")
 	if err != nil {
 		return nil, err

@@ -18,13 +18,17 @@ type ValidationConfig struct {
 	// MaxImbalance: a warning when the largest intent has more than this many times the examples of the
 	// smallest.
 	MaxImbalance float64
-	// MinChars: a warning for texts shorter than this (after normalisation).
+	// DropConflicts turns "the same text under two intents" from an error into a warning and keeps the
+	// first (public data sets such as BANKING77 have a few such label errors).
+	DropConflicts bool
+	// MinChars: a warning for texts shorter than this (after normalisation); 0 turns it off ("y", "👍"
+	// are fine answers).
 	MinChars int
 }
 
 // DefaultValidation returns the checks Train runs.
 func DefaultValidation() ValidationConfig {
-	return ValidationConfig{MinExamples: 2, WarnExamples: 10, MaxImbalance: 10, MinChars: 2}
+	return ValidationConfig{MinExamples: 2, WarnExamples: 10, MaxImbalance: 10}
 }
 
 // ValidationReport is the outcome of Validate.
@@ -96,7 +100,9 @@ func Validate(ds *Dataset, cfg ValidationConfig) *ValidationReport {
 			continue
 		}
 		if f, ok := seen[key]; ok {
-			if f.label != e.Label {
+			if f.label != e.Label && cfg.DropConflicts {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %q is labelled %q here and %q at %s: dropped", e.Where(), e.Text, e.Label, f.label, f.where))
+			} else if f.label != e.Label {
 				r.Errors = append(r.Errors, &LineError{File: e.File, Line: e.Line,
 					Msg: fmt.Sprintf("%q is labelled %q here and %q at %s", e.Text, e.Label, f.label, f.where)})
 			} else {
@@ -105,7 +111,7 @@ func Validate(ds *Dataset, cfg ValidationConfig) *ValidationReport {
 			continue
 		}
 		seen[key] = first{label: e.Label, where: e.Where()}
-		if len([]rune(key)) < cfg.MinChars {
+		if cfg.MinChars > 0 && len([]rune(key)) < cfg.MinChars {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: very short text %q", e.Where(), e.Text))
 		}
 		counts[e.Label]++

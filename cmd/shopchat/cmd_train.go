@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -34,22 +35,24 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.String("val", "", "validation data file (same format); default: from the data (CLINC150) or a 10% hold-out")
 	f.String("out", "", "model directory to write (required unless --cross-validation)")
 	f.Int64("seed", 1, "random seed (same data, seed and --threads give the same model)")
-	f.Int("epochs", 0, "most epochs per network (default 30, early stopping on validation)")
-	f.Int("patience", 0, "epochs without validation improvement before stopping (default 3)")
+	f.Int("epochs", 0, "most epochs per network (default 12, early stopping on validation)")
+	f.Int("patience", 0, "epochs without validation improvement before stopping (default 2)")
 	f.Int("members", 0, "networks in the ensemble (default 3)")
-	f.Int("hidden", 0, "hidden layer width (default 512)")
-	f.Int("batch-size", 0, "mini-batch size (default 64)")
-	f.Float64("lr", 0, "Adam learning rate (default 0.002)")
+	f.Int("hidden", 0, "hidden layer width (default 256)")
+	f.Int("batch-size", 0, "mini-batch size (default 256)")
+	f.Float64("lr", 0, "Adam learning rate (default 0.004)")
 	f.String("tokenizer", "", "use this tokenizer.json instead of learning a vocabulary")
 	f.Int("vocab-size", 0, "size of the learnt WordPiece vocabulary (default 8000)")
 	f.Bool("no-subwords", false, "do not use the tokenizer's pieces as features")
 	f.Bool("no-baseline", false, "do not train the linear baseline")
-	f.String("threshold-rule", training.RuleBalanced, "out-of-scope threshold choice on validation data: balanced or accuracy")
+	f.String("threshold-rule", training.RuleWeighted, "out-of-scope threshold choice on validation data: weighted (in-scope accuracy + oos-weight * oos recall), balanced (weight 1) or accuracy")
+	f.Float64("oos-weight", 0.1, "weight of out-of-scope recall for --threshold-rule weighted")
 	f.Int("threads", 0, "libtorch threads (default: all CPUs)")
 	f.Int("cross-validation", 0, "K: report K-fold cross-validated figures instead of writing a model")
 	f.String("report", "", "with --cross-validation: also write the figures as JSON here")
 	f.Bool("no-progress", false, "no progress bars")
 	f.Bool("strict", false, "treat data warnings as errors")
+	f.Bool("drop-conflicts", false, "keep the first of identical texts labelled differently (a warning) instead of failing")
 	return cmd
 }
 
@@ -69,8 +72,10 @@ func trainOptions(cmd *cobra.Command) training.Options {
 	noBase, _ := f.GetBool("no-baseline")
 	o.Baseline = !noBase
 	o.ThresholdRule, _ = f.GetString("threshold-rule")
+	o.OOSWeight, _ = f.GetFloat64("oos-weight")
 	o.Threads, _ = f.GetInt("threads")
 	o.StrictWarnings, _ = f.GetBool("strict")
+	o.DropConflicts, _ = f.GetBool("drop-conflicts")
 	if np, _ := f.GetBool("no-progress"); !np {
 		o.Progress = os.Stderr
 	}
@@ -95,9 +100,9 @@ func runTrain(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("train: --out is required")}
 	}
 	switch rule, _ := f.GetString("threshold-rule"); rule {
-	case training.RuleBalanced, training.RuleAccuracy:
+	case training.RuleWeighted, training.RuleBalanced, training.RuleAccuracy:
 	default:
-		return usageError{fmt.Errorf("train: --threshold-rule %q: want balanced or accuracy", rule)}
+		return usageError{fmt.Errorf("train: --threshold-rule %q: want weighted, balanced or accuracy", rule)}
 	}
 	ds, err := training.Load(data, format)
 	if err != nil {
@@ -139,7 +144,8 @@ func runTrain(cmd *cobra.Command, args []string) error {
 	for _, warn := range res.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
 	}
-	fmt.Fprintf(w, "model %s version %s trained in %.1fs\n", res.Dir, res.Version, res.Seconds)
+	fmt.Fprintf(w, "model %s version %s trained in %.1fs wall, %.1fs CPU (user+system, whole process)\n",
+		res.Dir, res.Version, res.Seconds, cpuSeconds())
 	printMetrics(w, "validation", res.Metrics)
 	if res.Baseline != nil {
 		printMetrics(w, "baseline validation", res.Baseline)
@@ -162,4 +168,13 @@ func printMetrics(w interface{ Write([]byte) (int, error) }, name string, m *tra
 	}
 	fmt.Fprintf(w, "%s: accuracy %.4f, in-scope accuracy %.4f (%.4f without threshold), out-of-scope recall %s, macro F1 %.4f, threshold %.3f\n",
 		name, m.Accuracy, m.AccuracyInScope, m.AccuracyInScopeNoThreshold, oos, m.MacroF1, m.Threshold)
+}
+
+// cpuSeconds is the CPU time the process has used so far (user + system).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

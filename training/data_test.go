@@ -1,0 +1,214 @@
+package training
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/shopchat/shopchat/intents"
+)
+
+func TestParseYAML(t *testing.T) {
+	good := "version: 1\nintents:\n  - name: greet\n    examples:\n      - hi\n      - hello\n    responses:\n      - Hello!\nout_of_scope:\n  - weather\n"
+	ds, err := Parse("x.yaml", []byte(good), FormatAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds.Train) != 3 || ds.Train[1].Text != "hello" || ds.Train[1].Line != 6 || ds.Train[2].Label != intents.OutOfScope {
+		t.Fatalf("parsed %+v", ds.Train)
+	}
+	if ds.Responses["greet"][0] != "Hello!" {
+		t.Fatalf("responses %+v", ds.Responses)
+	}
+	bad := []struct {
+		name, in, want string
+	}{
+		{"syntax", "intents:\n  - name: a\n   examples: [\n", "x.yaml:"},
+		{"unknown top key", "version: 1\nintentz: []\n", "x.yaml:2: unknown key \"intentz\""},
+		{"no examples", "intents:\n  - name: a\n    examples: []\n", "x.yaml:2: intent \"a\" has no examples"},
+		{"non-string example", "intents:\n  - name: a\n    examples:\n      - [x, y]\n", "x.yaml:4: an example must be a string"},
+		{"bad name", "intents:\n  - name: 'a b'\n    examples: [x]\n", "x.yaml:2: intent name"},
+		{"twice", "intents:\n  - name: a\n    examples: [x]\n  - name: a\n    examples: [y]\n", "x.yaml:4: intent \"a\" already defined at line 2"},
+		{"unknown intent key", "intents:\n  - name: a\n    exmples: [x]\n", "x.yaml:3: unknown key \"exmples\""},
+		{"oos as intent", "intents:\n  - name: oos\n    examples: [x]\n", "x.yaml:2: use the top-level"},
+		{"empty", "", "x.yaml:1: empty file"},
+		{"version", "version: 2\nintents: []\n", "version 2"},
+	}
+	for _, tt := range bad {
+		_, err := Parse("x.yaml", []byte(tt.in), FormatYAML)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestParseCSV(t *testing.T) {
+	ds, err := Parse("a.csv", []byte("text,category\nhello there,greet\n\"where, is it\",order\n"), FormatAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds.Train) != 2 || ds.Train[1].Text != "where, is it" || ds.Train[1].Line != 3 {
+		t.Fatalf("parsed %+v", ds.Train)
+	}
+	ds, err = Parse("a.csv", []byte("hi,greet\n"), FormatCSV)
+	if err != nil || len(ds.Train) != 1 {
+		t.Fatalf("no header: %+v %v", ds, err)
+	}
+	for in, want := range map[string]string{
+		"text,label\nhi,greet\nbad row\n":  "a.csv:3: want 2 fields",
+		"text,label\nhi,greet\n\"open,x\n": "a.csv:3:",
+		"text,label\nhi,bad label\n":       "a.csv:2: intent name",
+		"text,label\n":                     "no rows",
+	} {
+		if _, err := Parse("a.csv", []byte(in), FormatCSV); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestParseCLINC(t *testing.T) {
+	in := `{
+  "train": [["where is my order", "order"], ["hi", "greet"]],
+  "oos_train": [["weather", "oos"]],
+  "val": [["hello", "greet"]],
+  "test": [["order status", "order"]],
+  "oos_test": [["joke", "oos"]],
+  "other": {"ignored": true}
+}`
+	ds, err := Parse("d.json", []byte(in), FormatAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds.Train) != 3 || len(ds.Val) != 1 || len(ds.Test) != 2 || ds.Test[1].Label != intents.OutOfScope {
+		t.Fatalf("parsed %+v", ds)
+	}
+	if ds.Train[0].Line != 2 {
+		t.Errorf("line of the first example = %d, want 2", ds.Train[0].Line)
+	}
+	for in, want := range map[string]string{
+		`[]`:                          "d.json:1:",
+		`{"train": 3}`:                "must be a list",
+		`{"train": [["a"]]}`:          "want [text, label]",
+		"{\"train\": [\n[\"a\", 1]]}": "d.json:2:",
+		`{"x": []}`:                   "not CLINC150",
+	} {
+		if _, err := Parse("d.json", []byte(in), FormatCLINC150); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("version: 1\nintents:\n  - name: a\n    examples: [x]\n", 0)
+	f.Add("text,label\nhi,greet\n", 1)
+	f.Add(`{"train": [["a", "b"]]}`, 2)
+	formats := []string{FormatYAML, FormatCSV, FormatCLINC150}
+	f.Fuzz(func(t *testing.T, in string, fi int) {
+		if fi < 0 {
+			fi = -fi
+		}
+		ds, err := Parse("f", []byte(in), formats[fi%3])
+		if err == nil && ds != nil {
+			Validate(ds, DefaultValidation())
+		}
+	})
+}
+
+func TestValidate(t *testing.T) {
+	ex := func(text, label string, line int) Example {
+		return Example{Text: text, Label: label, File: "f.yaml", Line: line}
+	}
+	var train []Example
+	for i := 0; i < 12; i++ {
+		train = append(train, ex("order number "+string(rune('a'+i)), "order", 10+i))
+	}
+	train = append(train,
+		ex("hi", "greet", 30), ex("hello", "greet", 31), ex("Hello!", "greet", 32), // duplicate after normalisation
+		ex("Where is it", "greet", 33), ex("where is it?", "order", 34), // conflict... the ? makes them differ
+		ex("order number A", "greet", 35), // conflict with line 10
+		ex("only", "lonely", 40),
+		ex("   ", "greet", 41),
+		ex(strings.Repeat("x", MaxTextBytes+1), "greet", 42),
+	)
+	r := Validate(&Dataset{Train: train}, DefaultValidation())
+	err := r.Err()
+	if err == nil || !errors.Is(err, ErrInvalidData) {
+		t.Fatalf("err = %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`f.yaml:35: "order number A" is labelled "greet" here and "order" at f.yaml:10`,
+		`f.yaml:40: intent "lonely" has 1 example(s)`,
+		"f.yaml:41: empty text",
+		"f.yaml:42: text longer than",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("errors lack %q:\n%s", want, msg)
+		}
+	}
+	var le *LineError
+	if !errors.As(err, &le) {
+		t.Errorf("errors.As LineError failed")
+	}
+	warn := strings.Join(r.Warnings, "\n")
+	for _, want := range []string{"f.yaml:32: duplicate of f.yaml:31", `intent "greet" has only`, "imbalanced intents"} {
+		if !strings.Contains(warn, want) {
+			t.Errorf("warnings lack %q:\n%s", want, warn)
+		}
+	}
+}
+
+func TestDemoData(t *testing.T) {
+	ds, err := DemoData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Fields(`order_status track_order cancel_order change_order change_address delivery_options shipping_cost
+return_item refund_status refund_policy exchange_item damaged_item wrong_item payment_methods payment_failed invoice
+discount_code account_login password_reset delete_account newsletter product_availability size_fit product_details
+warranty store_hours_contact complaint compliment recommend_products similar_products talk_to_human greeting goodbye
+thanks affirm deny`)
+	counts := map[string]int{}
+	for _, e := range ds.Train {
+		counts[e.Label]++
+	}
+	for _, l := range want {
+		if counts[l] < 30 {
+			t.Errorf("intent %s has %d examples, want 30 or more", l, counts[l])
+		}
+		if len(ds.Responses[l]) == 0 {
+			t.Errorf("intent %s has no response", l)
+		}
+	}
+	if len(counts) != len(want)+1 || counts[intents.OutOfScope] == 0 {
+		t.Errorf("%d labels, want the %d demo intents and oos", len(counts), len(want))
+	}
+	r := Validate(ds, DefaultValidation())
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) > 0 {
+		t.Errorf("demo data warnings:\n%s", strings.Join(r.Warnings, "\n"))
+	}
+}
+
+func TestChooseThreshold(t *testing.T) {
+	// In-scope examples are confident, out-of-scope ones are not: the threshold falls between.
+	var s []scored
+	for i := 0; i < 20; i++ {
+		s = append(s, scored{top: 0.8 + float64(i)/100, correct: true})
+		s = append(s, scored{top: 0.2 + float64(i)/100, goldOOS: true})
+	}
+	thr := chooseThreshold(s, RuleBalanced, 0, 10)
+	if thr <= 0.39 || thr >= 0.8 {
+		t.Fatalf("threshold %v, want between 0.39 and 0.8", thr)
+	}
+	// Without out-of-scope examples: rejects at most 1% of correct answers.
+	var in []scored
+	for i := 0; i < 200; i++ {
+		in = append(in, scored{top: float64(i+1) / 200, correct: true})
+	}
+	if thr := chooseThreshold(in, RuleBalanced, 0, 10); thr > 0.015 {
+		t.Fatalf("threshold without oos examples %v", thr)
+	}
+}

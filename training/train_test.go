@@ -1,0 +1,148 @@
+package training
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shopchat/shopchat/intents"
+)
+
+func tinySet() *Dataset {
+	ds := &Dataset{}
+	add := func(label string, texts ...string) {
+		for i, t := range texts {
+			ds.Train = append(ds.Train, Example{Text: t, Label: label, File: "tiny.yaml", Line: i + 1})
+		}
+	}
+	add("order", "where is my order", "order status", "has my order shipped", "when will my order arrive",
+		"is my order on the way", "my order is late", "did my order ship", "where is my parcel", "track my order",
+		"order update please")
+	add("refund", "i want a refund", "refund please", "where is my refund", "give me my money back",
+		"how do i get a refund", "refund status", "money back please", "refund not received", "i need a refund",
+		"can i get my money back")
+	add("greet", "hi", "hello", "hey there", "good morning", "hiya", "hello there", "hey", "good evening",
+		"greetings", "howdy")
+	return ds
+}
+
+func tinyOptions() Options {
+	return Options{Seed: 5, Members: 1, Hidden: 32, Epochs: 20, Patience: 20, BatchSize: 8, LR: 0.01, Threads: 1, Baseline: true}
+}
+
+func TestTrainDeterministicAndEvaluate(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	ra, err := Train(ctx, tinySet(), a, tinyOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Train(ctx, tinySet(), b, tinyOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.Version != rb.Version {
+		t.Fatalf("same seed, different models: %s vs %s", ra.Version, rb.Version)
+	}
+	for _, f := range []string{intents.FileConfig, intents.FileLabels, intents.FileTokenizer, intents.FileFeatures,
+		intents.FileWeights, intents.FileMetrics, intents.FileVersion, "baseline/" + intents.FileWeights} {
+		if _, err := os.Stat(filepath.Join(a, f)); err != nil {
+			t.Errorf("model directory lacks %s", f)
+		}
+	}
+	var cfg intents.ModelConfig
+	raw, _ := os.ReadFile(filepath.Join(a, intents.FileConfig))
+	if err := json.Unmarshal(raw, &cfg); err != nil || len(cfg.DataHash) != 64 || cfg.Members != 1 {
+		t.Fatalf("config %s: %v", raw, err)
+	}
+	// Evaluate on the training texts: a model must fit them.
+	rep, err := Evaluate(ctx, a, tinySet().Train, "tiny", EvalOptions{LatencySamples: 10, Baseline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.AccuracyInScopeNoThreshold < 0.9 || rep.Accuracy < 0.8 || rep.OOSRecall != nil || rep.ModelVersion != ra.Version || len(rep.PerIntent) != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	if rep.LatencyMs.Messages != 10 || rep.LatencyMs.P99 <= 0 {
+		t.Fatalf("latency %+v", rep.LatencyMs)
+	}
+	if rep.Baselines["linear"] == nil || rep.Baselines["linear"].Accuracy < 0.8 {
+		t.Fatalf("baseline %+v", rep.Baselines)
+	}
+	dir := t.TempDir()
+	for _, w := range []func() error{
+		func() error { return rep.WriteJSON(filepath.Join(dir, "r.json")) },
+		func() error { return rep.WriteConfusionCSV(filepath.Join(dir, "c.csv")) },
+		func() error { return rep.WriteConfusionPNG(filepath.Join(dir, "c.png")) },
+	} {
+		if err := w(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	js, _ := os.ReadFile(filepath.Join(dir, "r.json"))
+	for _, k := range []string{`"accuracy"`, `"accuracy_in_scope"`, `"oos_recall": null`, `"macro_f1"`, `"per_intent"`,
+		`"latency_ms"`, `"p99"`, `"model_version"`, `"misclassified"`, `"baselines"`} {
+		if !strings.Contains(string(js), k) {
+			t.Errorf("report lacks %s", k)
+		}
+	}
+	csvb, _ := os.ReadFile(filepath.Join(dir, "c.csv"))
+	if !strings.HasPrefix(string(csvb), "gold\\predicted,greet,order,refund") {
+		t.Errorf("confusion csv: %q", csvb)
+	}
+	png, _ := os.ReadFile(filepath.Join(dir, "c.png"))
+	if len(png) < 8 || string(png[1:4]) != "PNG" {
+		t.Errorf("confusion png is not a PNG")
+	}
+}
+
+func TestTrainBadDataKeepsModel(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "model")
+	r, err := Train(ctx, tinySet(), dir, tinyOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := tinySet()
+	bad.Train = append(bad.Train, Example{Text: "where is my order", Label: "refund", File: "bad.yaml", Line: 99})
+	_, err = Train(ctx, bad, dir, tinyOptions())
+	if err == nil || !errors.Is(err, ErrInvalidData) || !strings.Contains(err.Error(), "bad.yaml:99") {
+		t.Fatalf("err = %v, want a validation error naming bad.yaml:99", err)
+	}
+	_, err = Parse("bad.yaml", []byte("intents:\n  - name: x\n    examples: [\n"), FormatYAML)
+	if !errors.Is(err, ErrFormat) {
+		t.Fatalf("malformed file: %v", err)
+	}
+	v, _ := os.ReadFile(filepath.Join(dir, intents.FileVersion))
+	if strings.TrimSpace(string(v)) != r.Version {
+		t.Fatalf("previous model changed: VERSION %q, want %q", v, r.Version)
+	}
+	rep, err := Evaluate(ctx, dir, tinySet().Train[:5], "tiny", EvalOptions{LatencySamples: 1})
+	if err != nil || rep.ModelVersion != r.Version {
+		t.Fatalf("previous model unusable: %v", err)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(dir))
+	if len(ents) != 1 {
+		t.Errorf("temporary directories left behind: %v", ents)
+	}
+}
+
+func TestCrossValidate(t *testing.T) {
+	o := tinyOptions()
+	o.Baseline = false
+	cv, err := CrossValidate(context.Background(), tinySet(), 2, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cv.Folds != 2 || len(cv.PerFold) != 2 || cv.Accuracy <= 0.5 {
+		t.Fatalf("cv %+v", cv)
+	}
+	if _, err := CrossValidate(context.Background(), tinySet(), 1, o); err == nil {
+		t.Fatal("1 fold accepted")
+	}
+}
