@@ -112,8 +112,6 @@ func evaluateModel(ctx context.Context, m *intents.Model, ex []Example, o EvalOp
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pc := &prepConfig{}
-	_ = pc
 	prep := make([]intents.Prepared, len(ex))
 	preds := make([]prediction, len(ex))
 	var wg sync.WaitGroup

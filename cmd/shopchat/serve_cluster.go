@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/shopchat/shopchat/chat"
-	"github.com/shopchat/shopchat/chat/handoff"
 	"github.com/shopchat/shopchat/chat/cluster"
+	"github.com/shopchat/shopchat/chat/handoff"
 	"github.com/shopchat/shopchat/kb"
 	"github.com/shopchat/shopchat/recommender"
 )
