@@ -62,6 +62,45 @@ type conn struct {
 	// writer-owned
 	lastSent int64
 	wconv    string
+
+	// ownIDs holds the client ids of the messages this socket sent recently (the last ownIDsMax). Their
+	// echo is the ack, so a replay that runs while one is being stored skips it rather than sending
+	// the customer's own message back before its ack. Messages sent on an earlier socket are not in it
+	// and are replayed as usual.
+	ownMu    sync.Mutex
+	ownIDs   map[string]struct{}
+	ownOrder []string
+}
+
+const ownIDsMax = 64
+
+// noteOwn records a client id received on this socket. Safe for concurrent use.
+func (c *conn) noteOwn(id string) {
+	if id == "" {
+		return
+	}
+	c.ownMu.Lock()
+	defer c.ownMu.Unlock()
+	if c.ownIDs == nil {
+		c.ownIDs = make(map[string]struct{}, ownIDsMax)
+	}
+	if _, ok := c.ownIDs[id]; ok {
+		return
+	}
+	if len(c.ownOrder) == ownIDsMax {
+		delete(c.ownIDs, c.ownOrder[0])
+		c.ownOrder = c.ownOrder[1:]
+	}
+	c.ownIDs[id] = struct{}{}
+	c.ownOrder = append(c.ownOrder, id)
+}
+
+// isOwn reports whether id was sent on this socket recently. Safe for concurrent use.
+func (c *conn) isOwn(id string) bool {
+	c.ownMu.Lock()
+	defer c.ownMu.Unlock()
+	_, ok := c.ownIDs[id]
+	return ok
 }
 
 // deliver hands a bus event to the writer without blocking; a full queue drops the socket.
@@ -264,6 +303,9 @@ func (c *conn) sync(upto int64) error {
 			c.lastSent = m.Seq
 			if m.Type == msgTypeNote {
 				continue
+			}
+			if m.Sender == kb.SenderCustomer && m.ClientID != "" && c.isOwn(m.ClientID) {
+				continue // its ack, queued by the reader, is its delivery
 			}
 			c.s.metrics.replays.Inc()
 			env := messageEnvelope(m)

@@ -427,6 +427,7 @@ func (c *conn) handleMessage(ctx context.Context, env Envelope) {
 			}
 		}
 	}
+	c.noteOwn(env.ID)
 	stored, dup, err := s.cfg.Messages.AppendMessage(ctx, m)
 	if err != nil {
 		s.log.Error("store message", "conv", c.conv, "err", err)
