@@ -31,6 +31,7 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	}
 	f := cmd.Flags()
 	f.String("data", "", "training data file (required)")
+	f.StringArray("extra", nil, "more labelled examples added to the training split, e.g. the agent console's DATA_DIR/training/labelled.csv (repeatable; format detected per file)")
 	f.String("format", "auto", "data format: auto, yaml, csv or clinc150")
 	f.String("val", "", "validation data file (same format); default: from the data (CLINC150) or a 10% hold-out")
 	f.String("out", "", "model directory to write (required unless --cross-validation)")
@@ -107,6 +108,15 @@ func runTrain(cmd *cobra.Command, args []string) error {
 	ds, err := training.Load(data, format)
 	if err != nil {
 		return err
+	}
+	extras, _ := f.GetStringArray("extra")
+	for _, x := range extras {
+		xds, err := training.Load(x, "auto")
+		if err != nil {
+			return err
+		}
+		ds.Train = append(ds.Train, xds.Train...)
+		ds.Train = append(ds.Train, xds.Val...)
 	}
 	if valFile != "" {
 		vds, err := training.Load(valFile, format)
