@@ -149,7 +149,7 @@ func browser(t *testing.T) context.Context {
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(browserProfileDir(t)),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
 	}
@@ -283,4 +283,25 @@ func TestWidgetOrderStatusReloadAndFlakyConnection(t *testing.T) {
 		t.Fatalf("widget shows %d messages, the store has %d", rendered, len(msgs))
 	}
 	_ = errors.New
+}
+
+// browserProfileDir is a fresh Chromium profile directory. Chromium's helper processes can still be
+// writing into it for a moment after the browser is killed, so it is removed with retries (and left
+// behind, with a log line, rather than failing the test) instead of through t.TempDir.
+func browserProfileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "shopchat-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50; i++ {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove the Chromium profile %s: %v", dir, err)
+	})
+	return dir
 }

@@ -67,7 +67,7 @@ func TestBrowserHandoffEndToEnd(t *testing.T) {
 
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(browserProfileDir(t)),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
@@ -205,4 +205,25 @@ func TestBrowserHandoffEndToEnd(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// browserProfileDir is a fresh Chromium profile directory. Chromium's helper processes can still be
+// writing into it for a moment after the browser is killed, so it is removed with retries (and left
+// behind, with a log line, rather than failing the test) instead of through t.TempDir.
+func browserProfileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "shopchat-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50; i++ {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove the Chromium profile %s: %v", dir, err)
+	})
+	return dir
 }
