@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -51,22 +50,9 @@ func startChat(t *testing.T, mod func(*Config)) *testServer {
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return &testServer{srv: s, store: st, url: "ws://" + ln.Addr().String() + "/ws", base: "http://" + ln.Addr().String()}
+	ts := startChatWith(t, cfg)
+	ts.store = st
+	return ts
 }
 
 type client struct {
