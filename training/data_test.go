@@ -199,16 +199,23 @@ func TestChooseThreshold(t *testing.T) {
 		s = append(s, scored{top: 0.8 + float64(i)/100, correct: true})
 		s = append(s, scored{top: 0.2 + float64(i)/100, goldOOS: true})
 	}
-	thr := chooseThreshold(s, RuleBalanced, 0, 10)
+	thr := chooseThreshold(s, RuleBalanced, 0, 10, 0)
 	if thr <= 0.39 || thr >= 0.8 {
 		t.Fatalf("threshold %v, want between 0.39 and 0.8", thr)
 	}
-	// Without out-of-scope examples: rejects at most 1% of correct answers.
+	// Without out-of-scope examples: no threshold by default, or one that rejects at most the given share
+	// of correct answers.
 	var in []scored
 	for i := 0; i < 200; i++ {
 		in = append(in, scored{top: float64(i+1) / 200, correct: true})
 	}
-	if thr := chooseThreshold(in, RuleBalanced, 0, 10); thr > 0.015 {
-		t.Fatalf("threshold without oos examples %v", thr)
+	if thr := chooseThreshold(in, RuleBalanced, 0, 10, 0); thr != 0 {
+		t.Fatalf("threshold without oos examples and no reject rate %v, want 0", thr)
+	}
+	if thr := chooseThreshold(in, RuleBalanced, 0, 10, 0.01); thr > 0.015 || thr <= 0 {
+		t.Fatalf("threshold without oos examples at 1%% %v", thr)
+	}
+	if thr := chooseThreshold(in, RuleBalanced, 0, 10, 1); thr != 1 {
+		t.Fatalf("threshold rejecting everything %v", thr)
 	}
 }

@@ -36,6 +36,7 @@ type netOptions struct {
 	lr          float64
 	weightDecay float64
 	featureDrop float64
+	smoothing   float64 // label smoothing
 	name        string // for the progress bar
 	progress    io.Writer
 }
@@ -105,7 +106,7 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 				if mask != nil {
 					mask.MustDrop()
 				}
-				loss := logits.CrossEntropyForLogits(y)
+				loss := lossFor(logits, y, o.smoothing)
 				if err := opt.BackwardStep(loss); err != nil {
 					return err
 				}
@@ -141,6 +142,18 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 		return nil
 	})
 	return best, hist, err
+}
+
+// lossFor is the mean cross-entropy of logits against y, with label smoothing eps: (1-eps) times the
+// negative log-likelihood plus eps times the mean negative log-probability over all classes.
+func lossFor(logits, y *ts.Tensor, eps float64) *ts.Tensor {
+	if eps <= 0 {
+		return logits.CrossEntropyForLogits(y)
+	}
+	lsm := logits.MustLogSoftmax(-1, gotch.Float, false)
+	nll := lsm.MustNllLoss(y, ts.NewTensor(), 1, -100, false)
+	smooth := lsm.MustMean(gotch.Float, true).MustMulScalar(ts.FloatScalar(-eps), true)
+	return nll.MustMulScalar(ts.FloatScalar(1-eps), true).MustAdd(smooth, true)
 }
 
 // batchTensors builds idx [B,T] int64, val [B,T,1] float and y [B] int64 for the examples rows of v,

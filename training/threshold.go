@@ -20,16 +20,13 @@ const (
 	RuleAccuracy = "accuracy"
 )
 
-// noOOSRejectRate is the share of correctly classified validation messages that the threshold may turn
-// away when the validation data has no out-of-scope examples to choose it with.
-const noOOSRejectRate = 0.01
-
 // chooseThreshold picks the out-of-scope threshold on validation predictions. With out-of-scope examples
-// it maximises the rule over every distinct top probability; without them it is the lowest threshold that
-// rejects at most noOOSRejectRate of the correctly classified messages (so that clear nonsense, which the
-// model is unsure about, still falls out of scope), and at most 1.2 times chance level when there are fewer
-// than 100 of them.
-func chooseThreshold(s []scored, rule string, weight float64, classes int) float64 {
+// it maximises the rule over every distinct top probability. Without them every rule reduces to in-scope
+// accuracy, which no threshold improves: the threshold is 0 unless rejectRate > 0, in which case it is the
+// lowest threshold that rejects at most that share of the correctly classified messages (so that clear
+// nonsense, which the model is unsure about, falls out of scope), and at most 1.2 times chance level when
+// there are fewer than 100 of them.
+func chooseThreshold(s []scored, rule string, weight float64, classes int, rejectRate float64) float64 {
 	nIn, nOOS := 0, 0
 	for _, p := range s {
 		if p.goldOOS {
@@ -50,6 +47,9 @@ func chooseThreshold(s []scored, rule string, weight float64, classes int) float
 	}
 	sort.Float64s(cands)
 	if nOOS == 0 {
+		if rejectRate <= 0 {
+			return 0
+		}
 		var ok []float64
 		for _, p := range s {
 			if p.correct && !p.oosClass {
@@ -60,7 +60,7 @@ func chooseThreshold(s []scored, rule string, weight float64, classes int) float
 			return 0
 		}
 		sort.Float64s(ok)
-		k := int(float64(len(ok)) * noOOSRejectRate)
+		k := min(int(float64(len(ok))*rejectRate), len(ok)-1)
 		if len(ok) < 100 && classes > 0 {
 			// Too few validation messages for a 1% quantile: stay near chance level.
 			return min(ok[k], 1.2/float64(classes))

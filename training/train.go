@@ -39,6 +39,8 @@ type Options struct {
 	Hidden      int
 	Dropout     float64
 	FeatureDrop float64
+	// LabelSmoothing spreads this share of each target's probability over all classes (default 0).
+	LabelSmoothing float64
 	// Members is the ensemble size (default 3 networks with seeds Seed, Seed+1, ...).
 	Members int
 	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true and
@@ -56,6 +58,10 @@ type Options struct {
 	// OOSWeight is the weight of out-of-scope recall against in-scope accuracy for it (default 0.1).
 	ThresholdRule string
 	OOSWeight     float64
+	// RejectWithoutOOS applies when the validation data has no out-of-scope examples: the threshold then
+	// rejects at most this share of the correctly classified validation messages (default 0: no
+	// threshold, the choice that maximises accuracy; the dialogue's own confidence levels still apply).
+	RejectWithoutOOS float64
 	// Baseline also trains the linear baseline and saves it in OUT/baseline.
 	Baseline bool
 	// Threads is libtorch's thread count (default: the number of CPUs).
@@ -242,7 +248,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	for m := 0; m < o.Members; m++ {
 		wts, hist, err := trainNet(ctx, w, trV, vaV, netOptions{
 			net: netCfg, seed: o.Seed + int64(m), epochs: o.Epochs, patience: o.Patience, batch: o.BatchSize,
-			lr: o.LR, weightDecay: o.WeightDecay, featureDrop: o.FeatureDrop,
+			lr: o.LR, weightDecay: o.WeightDecay, featureDrop: o.FeatureDrop, smoothing: o.LabelSmoothing,
 			name: fmt.Sprintf("net %d/%d", m+1, o.Members), progress: o.Progress,
 		})
 		if err != nil {
@@ -255,7 +261,8 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	lap("network", t0)
 	mcfg := intents.ModelConfig{Features: feat.Config(), Net: netCfg, DataHash: hash, Seed: o.Seed,
 		Trainer: map[string]any{"epochs": o.Epochs, "patience": o.Patience, "batch_size": o.BatchSize, "lr": o.LR,
-			"weight_decay": o.WeightDecay, "feature_drop": o.FeatureDrop, "threshold_rule": o.ThresholdRule}}
+			"weight_decay": o.WeightDecay, "feature_drop": o.FeatureDrop, "dropout": o.Dropout,
+			"label_smoothing": o.LabelSmoothing, "threshold_rule": o.ThresholdRule}}
 	if hasOOS {
 		mcfg.OOSLabel = intents.OutOfScope
 	}
@@ -263,7 +270,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	res.Metrics = calibrate(model, vaP, val, o.ThresholdRule, o.OOSWeight)
+	res.Metrics = calibrate(model, vaP, val, o.ThresholdRule, o.OOSWeight, o.RejectWithoutOOS)
 	var base *intents.Model
 	if o.Baseline {
 		t0 = time.Now()
@@ -291,7 +298,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		if err != nil {
 			return nil, err
 		}
-		res.Baseline = calibrate(base, vaP, val, o.ThresholdRule, o.OOSWeight)
+		res.Baseline = calibrate(base, vaP, val, o.ThresholdRule, o.OOSWeight, o.RejectWithoutOOS)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	// Write atomically.
