@@ -15,7 +15,7 @@ var DemoIntentsYAML []byte
 // DemoOptions are the training options TrainDemo uses: small and quick (well under a minute on 2 cores).
 func DemoOptions(log *slog.Logger) Options {
 	return Options{Seed: 7, Epochs: 60, Patience: 8, BatchSize: 64, LR: 0.005, Hidden: 256, Members: 2,
-		Logger: log}
+		Dropout: 0.3, FeatureDrop: 0.1, LabelSmoothing: -1, Logger: log}
 }
 
 // DemoData parses the embedded demo intents.

@@ -34,12 +34,13 @@ type Options struct {
 	BatchSize   int
 	LR          float64
 	WeightDecay float64
-	// Hidden is the hidden layer width (default 256); Dropout on it (default 0.3); FeatureDrop drops
-	// input features while training (default 0.1).
+	// Hidden is the hidden layer width (default 512); Dropout on it (default 0.5); FeatureDrop drops
+	// input features while training (default 0.3; negative: none).
 	Hidden      int
 	Dropout     float64
 	FeatureDrop float64
-	// LabelSmoothing spreads this share of each target's probability over all classes (default 0).
+	// LabelSmoothing spreads this share of each target's probability over all classes (default 0.1;
+	// negative: none).
 	LabelSmoothing float64
 	// Members is the ensemble size (default 3 networks with seeds Seed, Seed+1, ...).
 	Members int
@@ -92,15 +93,20 @@ func (o Options) withDefaults() Options {
 		o.LR = 0.004
 	}
 	if o.Hidden <= 0 {
-		o.Hidden = 256
+		o.Hidden = 512
 	}
 	if o.Dropout <= 0 {
-		o.Dropout = 0.3
+		o.Dropout = 0.5
 	}
 	if o.FeatureDrop < 0 {
 		o.FeatureDrop = 0
 	} else if o.FeatureDrop == 0 {
-		o.FeatureDrop = 0.1
+		o.FeatureDrop = 0.3
+	}
+	if o.LabelSmoothing < 0 {
+		o.LabelSmoothing = 0
+	} else if o.LabelSmoothing == 0 {
+		o.LabelSmoothing = 0.1
 	}
 	if o.Members <= 0 {
 		o.Members = 3
