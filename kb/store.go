@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,14 +138,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		limiter:  newFailureLimiter(cfg.LookupMaxFailures, cfg.LookupWindow),
 	}
 	busy := int(cfg.BusyTimeout / time.Millisecond)
-	base := (&url.URL{Scheme: "file", Path: abs}).String()
+	// Every connection keeps its recently used statements prepared (_stmt_cache_size), so that the
+	// queries that are not among the prepared readStmts are not compiled again on every call.
+	base := (&url.URL{Scheme: "file", Path: abs}).String() + "?_stmt_cache_size=" + strconv.Itoa(stmtCacheSize)
 	if cfg.ReadOnly {
-		s.r, err = sql.Open(driverName, fmt.Sprintf("%s?mode=ro&_foreign_keys=1&_busy_timeout=%d&_query_only=1", base, busy))
+		s.r, err = sql.Open(driverName, fmt.Sprintf("%s&mode=ro&_foreign_keys=1&_busy_timeout=%d&_query_only=1", base, busy))
 		if err != nil {
 			return nil, fmt.Errorf("kb: open %s: %w", cfg.Path, err)
 		}
 	} else {
-		s.w, err = sql.Open(driverName, fmt.Sprintf("%s?mode=rwc&_journal_mode=WAL&_synchronous=%s&_foreign_keys=1&_busy_timeout=%d&_txlock=immediate",
+		s.w, err = sql.Open(driverName, fmt.Sprintf("%s&mode=rwc&_journal_mode=WAL&_synchronous=%s&_foreign_keys=1&_busy_timeout=%d&_txlock=immediate",
 			base, cfg.Synchronous, busy))
 		if err != nil {
 			return nil, fmt.Errorf("kb: open %s: %w", cfg.Path, err)
@@ -161,7 +164,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			s.w.Close()
 			return nil, err
 		}
-		s.r, err = sql.Open(driverName, fmt.Sprintf("%s?mode=ro&_foreign_keys=1&_busy_timeout=%d&_query_only=1", base, busy))
+		s.r, err = sql.Open(driverName, fmt.Sprintf("%s&mode=ro&_foreign_keys=1&_busy_timeout=%d&_query_only=1", base, busy))
 		if err != nil {
 			s.w.Close()
 			return nil, fmt.Errorf("kb: open %s: %w", cfg.Path, err)
@@ -189,6 +192,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	return s, nil
 }
+
+// stmtCacheSize is how many statements each connection keeps prepared.
+const stmtCacheSize = 64
 
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
