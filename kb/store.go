@@ -80,6 +80,10 @@ func init() {
 			for _, p := range []string{
 				"PRAGMA temp_store = MEMORY",
 				"PRAGMA cache_size = -16000", // 16 MiB page cache per connection
+				// Reads map the database file rather than copy its pages: in WAL mode a connection's
+				// page cache is emptied whenever another connection committed, which on a busy chat
+				// server is before nearly every read.
+				"PRAGMA mmap_size = 268435456",
 				"PRAGMA secure_delete = ON",  // erased personal data is overwritten, not left in free pages
 			} {
 				if _, err := c.Exec(p, nil); err != nil {
