@@ -43,6 +43,10 @@ type Config struct {
 	// within LookupWindow before ErrTooManyAttempts; defaults 5 and 15 minutes.
 	LookupMaxFailures int
 	LookupWindow      time.Duration
+	// TemplateTTL is how long answer templates are served from memory before they are read again
+	// (default 2s): templates imported by another process are used within it (this Store's own
+	// imports at once).
+	TemplateTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -67,8 +71,9 @@ type Store struct {
 	isClosed  bool
 	closed    chan struct{}
 
-	limiter *failureLimiter
-	stmts   readStmts
+	limiter   *failureLimiter
+	templates templateCache
+	stmts     readStmts
 }
 
 const driverName = "sqlite3_shopchat"
@@ -84,7 +89,7 @@ func init() {
 				// page cache is emptied whenever another connection committed, which on a busy chat
 				// server is before nearly every read.
 				"PRAGMA mmap_size = 268435456",
-				"PRAGMA secure_delete = ON",  // erased personal data is overwritten, not left in free pages
+				"PRAGMA secure_delete = ON", // erased personal data is overwritten, not left in free pages
 			} {
 				if _, err := c.Exec(p, nil); err != nil {
 					return fmt.Errorf("%s: %w", p, err)
@@ -126,6 +131,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.LookupWindow <= 0 {
 		cfg.LookupWindow = 15 * time.Minute
+	}
+	if cfg.TemplateTTL <= 0 {
+		cfg.TemplateTTL = 2 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

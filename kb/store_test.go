@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shopchat/shopchat/chat"
 	"github.com/shopchat/shopchat/kb"
@@ -290,5 +292,53 @@ func TestAppendMessageState(t *testing.T) {
 	m, _, err := s.AppendMessage(ctx, kb.Message{ConvID: c.ID, Sender: kb.SenderCustomer, Text: "hi"})
 	if err != nil || m.Seq != 4 {
 		t.Fatalf("next seq %d, %v", m.Seq, err)
+	}
+}
+
+// TestAnswerTemplatesFromMemory: the store's own imports are answered at once; another process's
+// (here a second Store on the same file) within TemplateTTL.
+func TestAnswerTemplatesFromMemory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kb.db")
+	open := func() *kb.Store {
+		s, err := kb.Open(ctx, kb.Config{Path: path, TemplateTTL: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	server, cli := open(), open()
+	load := func(s *kb.Store, text string) {
+		t.Helper()
+		if _, err := s.Import(ctx, kb.KindAnswers, kb.FormatCSV, "answers.csv", strings.NewReader("intent,locale,text\ngreeting,en,"+text+"\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(locale string) string {
+		t.Helper()
+		tp, err := server.AnswerTemplate(ctx, "greeting", locale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tp.Text
+	}
+	if _, err := server.AnswerTemplate(ctx, "greeting", "en"); !errors.Is(err, kb.ErrNotFound) {
+		t.Fatalf("before any import: %v", err)
+	}
+	load(server, "Hello!")
+	if got := text("en-GB"); got != "Hello!" {
+		t.Fatalf("after the store's own import: %q", got)
+	}
+	load(cli, "Hi {customer.first_name}!")
+	deadline := time.Now().Add(5 * time.Second)
+	for text("en") != "Hi {customer.first_name}!" {
+		if time.Now().After(deadline) {
+			t.Fatal("another process's import was never used")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if tp, _ := server.AnswerTemplate(ctx, "greeting", "de"); len(tp.Slots) != 1 || tp.Slots[0] != "customer.first_name" {
+		t.Fatalf("slots %v", tp.Slots)
 	}
 }
