@@ -89,6 +89,12 @@ func init() {
 				// page cache is emptied whenever another connection committed, which on a busy chat
 				// server is before nearly every read.
 				"PRAGMA mmap_size = 268435456",
+				// The WAL is copied into the database every walCheckpointPages pages rather than
+				// SQLite's default 1000: a chat server rewrites the same pages (each conversation's
+				// last messages and its row) over and over, and a checkpoint copies a page once however
+				// often it was committed since the last one. Durability is the same (every commit is
+				// synced to the WAL); the WAL file grows to about 40 MiB.
+				"PRAGMA wal_autocheckpoint = " + strconv.Itoa(walCheckpointPages),
 				"PRAGMA secure_delete = ON", // erased personal data is overwritten, not left in free pages
 			} {
 				if _, err := c.Exec(p, nil); err != nil {
@@ -204,6 +210,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	return s, nil
 }
+
+// walCheckpointPages is the WAL size, in pages, at which a commit copies it into the database.
+const walCheckpointPages = 10000
 
 // stmtCacheSize is how many statements each connection keeps prepared.
 const stmtCacheSize = 64
