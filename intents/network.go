@@ -183,9 +183,10 @@ func (d *Weights) logits(idx []int32, val []float32, hidden, out []float32) {
 	}
 }
 
-// axpy adds a·x to dst (len(x) >= len(dst)), eight elements a step. Each element is computed exactly
-// as the plain loop would (no reordering, no fused multiply-add), so results are bit-identical.
-func axpy(dst, x []float32, a float32) {
+// axpyGeneric adds a·x to dst (len(x) >= len(dst)), eight elements a step. Each element is computed
+// exactly as the plain loop would (no reordering, no fused multiply-add), so results are bit-identical.
+// axpy is this or an assembly version with the same results (axpy_amd64.go).
+func axpyGeneric(dst, x []float32, a float32) {
 	x = x[:len(dst)]
 	i := 0
 	for ; i+8 <= len(dst); i += 8 {
