@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -453,7 +454,7 @@ func formCompatible(intent string) bool {
 func (d *Dialogue) unsure(ctx context.Context, tc *turnCtx) {
 	st := tc.st
 	text := tc.t.Message.Text
-	if text != "" {
+	if text != "" && !onlyIdentifiers(text, tc.t.NLU.Entities) {
 		hits, err := d.cfg.Knowledge.SearchFAQ(ctx, text, tc.locale, 3)
 		if err != nil {
 			d.log.Warn("faq search", "err", err)
@@ -493,6 +494,37 @@ func (d *Dialogue) unsure(ctx context.Context, tc *turnCtx) {
 		tc.say(reply{text: "I'm sorry, I'm not able to help with this one. Shall I connect you with a colleague from our team?", intent: "offer_human",
 			replies: []QuickReply{{Title: "Yes, connect me", Payload: replyYes}, {Title: "No, thanks", Payload: replyNo}}})
 	}
+}
+
+// onlyIdentifiers reports whether text is nothing but identifiers (order and tracking numbers, email
+// addresses, phone numbers, postcodes) and punctuation: no FAQ answers a bare "A10023", so such a
+// message is not searched for.
+func onlyIdentifiers(text string, ents []nlp.Entity) bool {
+	covered := make([]bool, len(text))
+	any := false
+	for _, e := range ents {
+		switch e.Type {
+		case nlp.EntityOrderNumber, nlp.EntityTracking, nlp.EntityEmail, nlp.EntityPhone, nlp.EntityPostcode:
+		default:
+			continue
+		}
+		if e.Start < 0 || e.End > len(text) || e.Start >= e.End {
+			return false
+		}
+		for i := e.Start; i < e.End; i++ {
+			covered[i] = true
+		}
+		any = true
+	}
+	if !any {
+		return false
+	}
+	for i, r := range text {
+		if !covered[i] && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // handoff asks for a person and tells the customer when nobody can come.
