@@ -20,7 +20,10 @@ type appendReq struct {
 	m         Message
 	state     []byte // the conversation's new dialogue state, when withState
 	withState bool
-	done      chan appendRes
+	// exec, when set, is the request instead of m: another small write that shares the group commit
+	// (see groupWrite).
+	exec func(ctx context.Context, tx *sql.Tx) error
+	done chan appendRes
 }
 
 type appendRes struct {
@@ -56,7 +59,32 @@ func (s *Store) appendMessage(ctx context.Context, req *appendReq) (Message, boo
 		m.CreatedAt = s.now()
 	}
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(1e6)
-	req.m, req.done = m, make(chan appendRes, 1)
+	req.m = m
+	res, err := s.enqueue(ctx, req)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("kb: append message: %w", err)
+	}
+	return res.m, res.dup, res.err
+}
+
+// groupWrite runs fn in the writer's next group-committed transaction and returns after it committed
+// (or failed): small writes (impressions, the unanswered inbox, dialogue states) share the messages'
+// commits instead of taking the writer for a transaction and a sync of their own. fn runs under a
+// savepoint: when it returns an error, what it wrote is undone and the error is returned as it is.
+func (s *Store) groupWrite(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if _, err := s.writer(); err != nil {
+		return fmt.Errorf("kb: %s: %w", op, err)
+	}
+	res, err := s.enqueue(ctx, &appendReq{ctx: ctx, exec: fn})
+	if err != nil {
+		return fmt.Errorf("kb: %s: %w", op, err)
+	}
+	return res.err
+}
+
+// enqueue hands req to the writer and waits for its outcome.
+func (s *Store) enqueue(ctx context.Context, req *appendReq) (appendRes, error) {
+	req.done = make(chan appendRes, 1)
 	s.appending.Add(1)
 	defer s.appending.Add(-1)
 	// Enqueue under the read lock: Close takes the write lock before it stops the writer, so every
@@ -64,18 +92,17 @@ func (s *Store) appendMessage(ctx context.Context, req *appendReq) (Message, boo
 	s.closeMu.RLock()
 	if s.isClosed {
 		s.closeMu.RUnlock()
-		return Message{}, false, fmt.Errorf("kb: append message: %w", ErrClosed)
+		return appendRes{}, ErrClosed
 	}
 	select {
 	case s.appendCh <- req:
 		s.closeMu.RUnlock()
 	case <-ctx.Done():
 		s.closeMu.RUnlock()
-		return Message{}, false, fmt.Errorf("kb: append message: %w", ctx.Err())
+		return appendRes{}, ctx.Err()
 	}
 	// Once queued, wait for the outcome: the writer always answers, also when closing.
-	res := <-req.done
-	return res.m, res.dup, res.err
+	return <-req.done, nil
 }
 
 // writerLoop batches queued appends into transactions until Close. A batch takes what is queued and,
@@ -169,6 +196,26 @@ func (s *Store) tryBatch(batch []*appendReq) ([]appendRes, error) {
 	for i, req := range batch {
 		if req.ctx.Err() != nil {
 			results[i] = appendRes{err: fmt.Errorf("kb: append message: %w", req.ctx.Err())}
+			continue
+		}
+		if req.exec != nil {
+			// Another write, under a savepoint: when it fails, what it wrote is undone and the
+			// error is its caller's alone.
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT group_write"); err != nil {
+				tx.Rollback()
+				return nil, s.wrapErr("group write", err)
+			}
+			if err := req.exec(ctx, tx); err != nil {
+				results[i] = appendRes{err: err}
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO group_write"); err != nil {
+					tx.Rollback()
+					return nil, s.wrapErr("group write", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE group_write"); err != nil {
+				tx.Rollback()
+				return nil, s.wrapErr("group write", err)
+			}
 			continue
 		}
 		res, fatal := s.appendOne(ctx, st, req)
