@@ -305,7 +305,10 @@ func (c *conn) sync(upto int64) error {
 				continue
 			}
 			if m.Sender == kb.SenderCustomer && m.ClientID != "" && c.isOwn(m.ClientID) {
-				continue // its ack, queued by the reader, is its delivery
+				// Its ack, queued by the reader, is its delivery, and what follows it (the answer)
+				// must not overtake the ack: stop here and sync again once the ack is written.
+				c.needSync.Store(true)
+				return nil
 			}
 			c.s.metrics.replays.Inc()
 			env := messageEnvelope(m)

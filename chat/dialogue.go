@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -86,6 +88,11 @@ type DialogueConfig struct {
 	ShopURL string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// StateCache is how many conversations' dialogue states are kept in memory between turns, so
+	// that a turn does not read its state from the store (default 10000; negative: none). The store
+	// stays the truth: states are written through, and a cached state is used only when nothing else
+	// happened in the conversation since the bot's last answer.
+	StateCache int
 }
 
 // Dialogue is the bot: it turns a classified customer message and the conversation's state into
@@ -95,6 +102,7 @@ type DialogueConfig struct {
 type Dialogue struct {
 	cfg       DialogueConfig
 	log       *slog.Logger
+	states    *stateCache
 	intents   *prometheus.CounterVec
 	fallbacks *prometheus.CounterVec
 	handoffs  *prometheus.CounterVec
@@ -135,7 +143,10 @@ func NewDialogue(cfg DialogueConfig) (*Dialogue, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Dialogue{cfg: cfg, log: cfg.Logger,
+	if cfg.StateCache == 0 {
+		cfg.StateCache = 10000
+	}
+	d := &Dialogue{cfg: cfg, log: cfg.Logger, states: newStateCache(cfg.StateCache, stateCacheTTL),
 		intents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shopchat_intents_total", Help: "Intents the bot answered."}, []string{"intent"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -194,31 +205,45 @@ type turnCtx struct {
 
 func (tc *turnCtx) say(r reply) { tc.out = append(tc.out, r) }
 
-// Reply answers one customer message: it loads the conversation's state, decides, delivers the
-// answers (idempotently: ClientID "r<seq>.<n>") and saves the state.
+// stateCacheTTL is how long a cached dialogue state is used after the conversation's last turn.
+const stateCacheTTL = 30 * time.Minute
+
+// Reply answers one customer message: it loads the conversation's state (from memory when the
+// conversation's last turn was answered here and nothing happened since), decides, delivers the
+// answers (idempotently: ClientID "r<seq>.<n>") and saves the state with the last answer.
 func (d *Dialogue) Reply(ctx context.Context, t Turn, out Outbound) error {
-	conv, err := d.cfg.States.Conversation(ctx, t.ConvID)
-	if err != nil {
-		return fmt.Errorf("chat: load conversation: %w", err)
+	now := d.cfg.Now()
+	cs, ok := d.states.take(t.ConvID, t.Message.Seq, now)
+	if !ok || t.Duplicate {
+		conv, err := d.cfg.States.Conversation(ctx, t.ConvID)
+		if err != nil {
+			return fmt.Errorf("chat: load conversation: %w", err)
+		}
+		st, err := decodeState(conv.State)
+		if err != nil {
+			d.log.Warn("dialogue state unreadable; starting afresh", "conv", t.ConvID, "err", err)
+			st = newState()
+		}
+		cs = cachedState{st: st, locale: conv.Locale, customerID: conv.CustomerID}
 	}
-	st, err := decodeState(conv.State)
-	if err != nil {
-		d.log.Warn("dialogue state unreadable; starting afresh", "conv", t.ConvID, "err", err)
-		st = newState()
-	}
+	st := cs.st
 	if st.LastHandled >= t.Message.Seq {
 		return nil // already answered (a resend)
 	}
-	locale := conv.Locale
+	locale := cs.locale
 	if locale == "" {
 		locale = d.cfg.Locale
 	}
 	customerID := t.CustomerID
 	if customerID == "" {
-		customerID = conv.CustomerID
+		customerID = cs.customerID
 	}
 	t.CustomerID = customerID
-	before := st.significant()
+	so, withState := out.(StateOutbound)
+	var before string
+	if !withState {
+		before = st.significant()
+	}
 	tc := &turnCtx{t: t, st: st, locale: locale}
 	if customerID != "" {
 		if c, err := d.cfg.Knowledge.Customer(ctx, customerID); err == nil {
@@ -230,8 +255,9 @@ func (d *Dialogue) Reply(ctx context.Context, t Turn, out Outbound) error {
 	st.LastHandled = t.Message.Seq
 	st.pushIntent(tc.intent)
 
+	var last kb.Message
 	for i, r := range tc.out {
-		m := kb.Message{ConvID: t.ConvID, Sender: kb.SenderBot, ClientID: fmt.Sprintf("r%d.%d", t.Message.Seq, i),
+		m := kb.Message{ConvID: t.ConvID, Sender: kb.SenderBot, ClientID: "r" + strconv.FormatInt(t.Message.Seq, 10) + "." + strconv.Itoa(i),
 			Type: msgTypeMessage, Text: r.text, Intent: r.intent, Confidence: tc.conf, Entities: t.Message.Entities}
 		if r.typ != "" {
 			m.Type = r.typ
@@ -246,25 +272,42 @@ func (d *Dialogue) Reply(ctx context.Context, t Turn, out Outbound) error {
 			}
 			m.Payload, _ = json.Marshal(p)
 		}
-		if _, err := out.Deliver(ctx, m); err != nil {
+		var err error
+		if withState && i == len(tc.out)-1 {
+			// The last answer carries the state: one commit for both.
+			b, eerr := st.encode()
+			if eerr != nil {
+				return eerr
+			}
+			last, err = so.DeliverState(ctx, m, b)
+		} else {
+			last, err = out.Deliver(ctx, m)
+		}
+		if err != nil {
 			return err
 		}
 		if r.intent != "" {
 			d.intents.WithLabelValues(r.intent).Inc()
 		}
 	}
-	// A turn that changed nothing but the bookkeeping (most answers) is not saved: answering it again
-	// after a crash gives the same answers, which the store deduplicates by their ClientID. This
-	// saves a write per message.
-	if st.significant() == before {
-		return nil
+	switch {
+	case withState && len(tc.out) > 0:
+		// Saved with the last answer.
+	case !withState && st.significant() == before:
+		// A turn that changed nothing but the bookkeeping (most answers) is not saved: answering it
+		// again after a crash gives the same answers, which the store deduplicates by their ClientID.
+	default:
+		b, err := st.encode()
+		if err != nil {
+			return err
+		}
+		if err := d.cfg.States.SaveState(ctx, t.ConvID, b); err != nil {
+			return fmt.Errorf("chat: save dialogue state: %w", err)
+		}
 	}
-	b, err := st.encode()
-	if err != nil {
-		return err
-	}
-	if err := d.cfg.States.SaveState(ctx, t.ConvID, b); err != nil {
-		return fmt.Errorf("chat: save dialogue state: %w", err)
+	if len(tc.out) > 0 && last.Seq > 0 {
+		cs.seq, cs.at = last.Seq, now
+		d.states.put(t.ConvID, cs)
 	}
 	return nil
 }
@@ -411,7 +454,7 @@ func formCompatible(intent string) bool {
 func (d *Dialogue) unsure(ctx context.Context, tc *turnCtx) {
 	st := tc.st
 	text := tc.t.Message.Text
-	if text != "" {
+	if text != "" && !onlyIdentifiers(text, tc.t.NLU.Entities) {
 		hits, err := d.cfg.Knowledge.SearchFAQ(ctx, text, tc.locale, 3)
 		if err != nil {
 			d.log.Warn("faq search", "err", err)
@@ -451,6 +494,37 @@ func (d *Dialogue) unsure(ctx context.Context, tc *turnCtx) {
 		tc.say(reply{text: "I'm sorry, I'm not able to help with this one. Shall I connect you with a colleague from our team?", intent: "offer_human",
 			replies: []QuickReply{{Title: "Yes, connect me", Payload: replyYes}, {Title: "No, thanks", Payload: replyNo}}})
 	}
+}
+
+// onlyIdentifiers reports whether text is nothing but identifiers (order and tracking numbers, email
+// addresses, phone numbers, postcodes) and punctuation: no FAQ answers a bare "A10023", so such a
+// message is not searched for.
+func onlyIdentifiers(text string, ents []nlp.Entity) bool {
+	covered := make([]bool, len(text))
+	any := false
+	for _, e := range ents {
+		switch e.Type {
+		case nlp.EntityOrderNumber, nlp.EntityTracking, nlp.EntityEmail, nlp.EntityPhone, nlp.EntityPostcode:
+		default:
+			continue
+		}
+		if e.Start < 0 || e.End > len(text) || e.Start >= e.End {
+			return false
+		}
+		for i := e.Start; i < e.End; i++ {
+			covered[i] = true
+		}
+		any = true
+	}
+	if !any {
+		return false
+	}
+	for i, r := range text {
+		if !covered[i] && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // handoff asks for a person and tells the customer when nobody can come.

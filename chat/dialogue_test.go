@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -400,5 +401,83 @@ func TestDialogueAnswersAResendOnlyOnce(t *testing.T) {
 	msgs, _ := e.kb.MessagesAfter(ctx, conv.ID, 0, 10)
 	if len(msgs) != 2 || msgs[1].Intent != "greeting" {
 		t.Fatalf("messages %+v", msgs)
+	}
+}
+
+func TestOnlyIdentifiers(t *testing.T) {
+	ex, err := nlp.NewExtractor(nlp.ExtractorConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"A10438", true},
+		{"ida.walsh@example.org", true},
+		{"#A10438.", true},
+		{"A10438 ida.walsh@example.org", true},
+		{"my order is A10438", false},
+		{"how do I change my email address?", false},
+		{"thanks!", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := onlyIdentifiers(tt.text, ex.Extract(tt.text, time.Now())); got != tt.want {
+			t.Errorf("%q: %v, want %v (entities %+v)", tt.text, got, tt.want, ex.Extract(tt.text, time.Now()))
+		}
+	}
+}
+
+// countingKnowledge counts FAQ searches.
+type countingKnowledge struct {
+	Knowledge
+	searches atomic.Int64
+}
+
+func (k *countingKnowledge) SearchFAQ(ctx context.Context, query, locale string, limit int) ([]kb.FAQHit, error) {
+	k.searches.Add(1)
+	return k.Knowledge.SearchFAQ(ctx, query, locale, limit)
+}
+
+// TestDialogueBareIdentifierIsNotSearched: an email address on its own, outside a form, gets the
+// fallback without an FAQ search; a question still gets one.
+func TestDialogueBareIdentifierIsNotSearched(t *testing.T) {
+	e := startBot(t, nil, nil)
+	k := &countingKnowledge{Knowledge: e.kb}
+	cfg := e.dlg.cfg
+	cfg.Knowledge, cfg.Registry = k, nil
+	d, err := NewDialogue(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conv, err := e.kb.CreateConversation(ctx, kb.Conversation{Status: "bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		text     string
+		searched int64
+	}{
+		{"ida.walsh@example.org", 0},
+		{"can I pay by invoice", 1},
+	} {
+		m, _, err := e.kb.AppendMessage(ctx, kb.Message{ConvID: conv.ID, ClientID: fmt.Sprint(i), Sender: kb.SenderCustomer, Type: "message", Text: tt.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := d.Understand(ctx, m.Text)
+		before := k.searches.Load()
+		if err := d.Reply(ctx, Turn{ConvID: conv.ID, Message: m, NLU: u}, e.srv); err != nil {
+			t.Fatal(err)
+		}
+		if n := k.searches.Load() - before; n != tt.searched {
+			t.Fatalf("%q: %d FAQ searches, want %d", tt.text, n, tt.searched)
+		}
+	}
+	msgs, _ := e.kb.MessagesAfter(ctx, conv.ID, 0, 10)
+	if len(msgs) != 4 || msgs[1].Sender != kb.SenderBot || strings.HasPrefix(msgs[1].Intent, "faq") || msgs[3].Intent != "faq:payment-methods" {
+		t.Fatalf("answers %q %q", msgs[1].Intent, msgs[len(msgs)-1].Intent)
 	}
 }

@@ -79,6 +79,16 @@ type Outbound interface {
 	Publish(ctx context.Context, ev Event) error
 }
 
+// StateOutbound is an Outbound that can store a bot's message and the conversation's dialogue state
+// together (*Server implements it). The dialogue saves its state with the last answer of a turn this
+// way; with a plain Outbound it saves the state with ConversationStore.SaveState after answering.
+type StateOutbound interface {
+	Outbound
+	// DeliverState is Deliver that also replaces the conversation's dialogue state, committed before
+	// m is published.
+	DeliverState(ctx context.Context, m kb.Message, state []byte) (kb.Message, error)
+}
+
 // noHandoff is the Handoff used when none is configured: nobody is ever available.
 type noHandoff struct{}
 

@@ -10,12 +10,23 @@ import (
 	"github.com/shopchat/shopchat/nlp"
 )
 
-var _ Outbound = (*Server)(nil)
+var _ StateOutbound = (*Server)(nil)
 
 // Deliver stores m with the conversation's next seq and then publishes it on the Bus. A message with
 // a ClientID that was stored before is not stored twice: the stored one is published again (sockets
 // drop what they already sent), so retries are safe.
 func (s *Server) Deliver(ctx context.Context, m kb.Message) (kb.Message, error) {
+	return s.deliver(ctx, m, nil, false)
+}
+
+// DeliverState is Deliver that also replaces the conversation's dialogue state before m is published:
+// in the same transaction when the message store is a StateAppender, else with
+// Config.Conversations.SaveState right after storing m.
+func (s *Server) DeliverState(ctx context.Context, m kb.Message, state []byte) (kb.Message, error) {
+	return s.deliver(ctx, m, state, true)
+}
+
+func (s *Server) deliver(ctx context.Context, m kb.Message, state []byte, withState bool) (kb.Message, error) {
 	if s.cfg.Messages == nil {
 		return kb.Message{}, errors.New("chat: no message store configured")
 	}
@@ -25,9 +36,24 @@ func (s *Server) Deliver(ctx context.Context, m kb.Message) (kb.Message, error) 
 	if m.Type == "" {
 		m.Type = msgTypeMessage
 	}
-	stored, dup, err := s.cfg.Messages.AppendMessage(ctx, m)
+	var stored kb.Message
+	var dup bool
+	var err error
+	if sa, ok := s.cfg.Messages.(StateAppender); ok && withState {
+		stored, dup, err = sa.AppendMessageState(ctx, m, state)
+	} else {
+		stored, dup, err = s.cfg.Messages.AppendMessage(ctx, m)
+	}
 	if err != nil {
 		return kb.Message{}, fmt.Errorf("chat: store %s message: %w", m.Sender, err)
+	}
+	if _, ok := s.cfg.Messages.(StateAppender); withState && !ok {
+		if s.cfg.Conversations == nil {
+			return kb.Message{}, errors.New("chat: no conversation store configured for the dialogue state")
+		}
+		if err := s.cfg.Conversations.SaveState(ctx, m.ConvID, state); err != nil {
+			return kb.Message{}, fmt.Errorf("chat: save dialogue state: %w", err)
+		}
 	}
 	if !dup {
 		s.metrics.messagesOut.WithLabelValues(m.Sender).Inc()

@@ -66,6 +66,10 @@ type Config struct {
 	HelloTimeout time.Duration
 	// ReplyTimeout bounds answering one message (default 10s).
 	ReplyTimeout time.Duration
+	// TypingDelay is how long the bot may take to answer before the customer's sockets get a bot
+	// typing frame (default 300ms; negative: at once, before every answer). A quick answer comes
+	// without one, so the indicator does not flash and every answer costs a frame less.
+	TypingDelay time.Duration
 	// ConnRate and ConnBurst limit frames per socket (default 5/s, burst 20).
 	ConnRate  float64
 	ConnBurst int
@@ -151,6 +155,9 @@ func New(cfg Config) (*Server, error) {
 	def(&cfg.ReplyTimeout, 10*time.Second)
 	if cfg.PongWait <= cfg.PingInterval {
 		return nil, errors.New("chat: PongWait must be longer than PingInterval")
+	}
+	if cfg.TypingDelay == 0 {
+		cfg.TypingDelay = 300 * time.Millisecond
 	}
 	if cfg.MaxFrameBytes <= 0 {
 		cfg.MaxFrameBytes = 8 << 10

@@ -29,3 +29,14 @@ type ConversationStore interface {
 	// SaveState replaces the dialogue state of a conversation.
 	SaveState(ctx context.Context, id string, state []byte) error
 }
+
+// StateAppender is a MessageStore that can also replace a conversation's dialogue state in the same
+// transaction as a message (kb's SQLite and PostgreSQL stores implement it). The bot saves its state
+// with its last answer of a turn this way: one commit instead of two, and the answer is never sent
+// before the state it leaves the conversation in is durable. Implementations must be safe for
+// concurrent use.
+type StateAppender interface {
+	// AppendMessageState is AppendMessage that also sets the conversation's state, as
+	// ConversationStore.SaveState does; the state is saved also when m is a duplicate.
+	AppendMessageState(ctx context.Context, m kb.Message, state []byte) (stored kb.Message, duplicate bool, err error)
+}

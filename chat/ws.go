@@ -457,14 +457,17 @@ func (c *conn) handleMessage(ctx context.Context, env Envelope) {
 	if active {
 		return
 	}
-	_ = s.bus.Publish(ctx, Event{Kind: EventTyping, Conv: c.conv, Sender: kb.SenderBot, Typing: true})
+	typing := s.botTyping(c.conv)
 	if len(nlu.Entities) > 0 || nlu.Result.Intent != "" {
 		stored.Entities = m.Entities
 	}
 	err = s.cfg.Bot.Reply(ctx, Turn{ConvID: c.conv, CustomerID: c.customer, Message: stored, Reply: p.Reply, NLU: nlu, Duplicate: dup}, s)
+	if shown := typing.stop(); shown && (err != nil || s.cfg.TypingDelay > 0) {
+		// The answer clears the indicator; a late "typing" frame, or a failed answer, needs this.
+		_ = s.bus.Publish(ctx, Event{Kind: EventTyping, Conv: c.conv, Sender: kb.SenderBot, Typing: false})
+	}
 	if err != nil {
 		s.log.Error("reply failed", "conv", c.conv, "seq", stored.Seq, "err", err)
-		_ = s.bus.Publish(ctx, Event{Kind: EventTyping, Conv: c.conv, Sender: kb.SenderBot, Typing: false})
 		c.sendError(env.ID, &WireError{Code: CodeInternal, Message: "the assistant could not answer; please try again", Retryable: true})
 		return
 	}
@@ -508,4 +511,46 @@ func (c *conn) handleHistory(ctx context.Context, env Envelope) {
 		return
 	}
 	c.enqueue(outItem{kind: itemFrame, env: &Envelope{V: 1, Type: TypeHistory, ID: env.ID, Conv: c.conv, Payload: b}})
+}
+
+// typingIndicator publishes the bot's typing frame once Config.TypingDelay has passed without an
+// answer. It is safe for concurrent use.
+type typingIndicator struct {
+	mu    sync.Mutex
+	t     *time.Timer
+	shown bool
+	done  bool
+}
+
+// botTyping starts the bot's typing indicator for conv.
+func (s *Server) botTyping(conv string) *typingIndicator {
+	ti := &typingIndicator{}
+	publish := func() {
+		ti.mu.Lock()
+		defer ti.mu.Unlock()
+		if ti.done {
+			return
+		}
+		ti.shown = true
+		_ = s.bus.Publish(context.Background(), Event{Kind: EventTyping, Conv: conv, Sender: kb.SenderBot, Typing: true})
+	}
+	if s.cfg.TypingDelay < 0 {
+		publish()
+		return ti
+	}
+	ti.mu.Lock()
+	ti.t = time.AfterFunc(s.cfg.TypingDelay, publish)
+	ti.mu.Unlock()
+	return ti
+}
+
+// stop ends the indicator and reports whether the typing frame was published.
+func (ti *typingIndicator) stop() (shown bool) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.done = true
+	if ti.t != nil {
+		ti.t.Stop()
+	}
+	return ti.shown
 }

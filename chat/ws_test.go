@@ -560,3 +560,53 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// slowBot is echoBot after a pause.
+type slowBot struct {
+	echoBot
+	pause time.Duration
+}
+
+func (b slowBot) Reply(ctx context.Context, t Turn, out Outbound) error {
+	time.Sleep(b.pause)
+	return b.echoBot.Reply(ctx, t, out)
+}
+
+// TestBotTypingOnlyWhenSlow: a quick answer comes without a typing frame; a slow one is preceded by
+// typing on and followed by typing off; with a negative TypingDelay typing always comes first.
+func TestBotTypingOnlyWhenSlow(t *testing.T) {
+	tests := []struct {
+		name  string
+		delay time.Duration
+		pause time.Duration
+		want  []string // frame types after the ack; "typing+"/"typing-" for the state
+	}{
+		{"quick answer", 200 * time.Millisecond, 0, []string{"message"}},
+		{"slow answer", 20 * time.Millisecond, 150 * time.Millisecond, []string{"typing+", "message", "typing-"}},
+		{"typing at once", -1, 0, []string{"typing+", "message"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startChat(t, func(c *Config) { c.Bot, c.TypingDelay = slowBot{pause: tt.pause}, tt.delay })
+			c := ts.dial(t, nil)
+			c.hello("")
+			c.sendRaw(`{"v":1,"type":"message","id":"m1","payload":{"text":"hi"}}`)
+			if env := c.read(); env.Type != TypeAck {
+				t.Fatalf("first frame %s", env.Type)
+			}
+			var got []string
+			for len(got) < len(tt.want) {
+				env := c.read()
+				typ := env.Type
+				if typ == TypeTyping {
+					typ += map[bool]string{true: "+", false: "-"}[payloadMap(env)["state"] == true]
+				}
+				got = append(got, typ)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("frames %v, want %v", got, tt.want)
+			}
+			c.expectNothingPending()
+		})
+	}
+}

@@ -157,13 +157,10 @@ func (n *Network) Weights() (*Weights, error) {
 // (len width) as scratch. It is safe for concurrent use (it only reads the weights).
 func (d *Weights) logits(idx []int32, val []float32, hidden, out []float32) {
 	w := d.width
+	hidden = hidden[:w]
 	copy(hidden, d.bias)
 	for k, col := range idx {
-		v := val[k]
-		row := d.emb[int(col)*w : int(col)*w+w]
-		for j := range row {
-			hidden[j] += v * row[j]
-		}
+		axpy(hidden, d.emb[int(col)*w:int(col)*w+w], val[k])
 	}
 	if d.outW == nil {
 		copy(out, hidden[:d.cfg.Classes])
@@ -176,14 +173,34 @@ func (d *Weights) logits(idx []int32, val []float32, hidden, out []float32) {
 	}
 	// gotch's Linear keeps its weight as a transposed view: outW is [Hidden, Classes].
 	cl := d.cfg.Classes
+	out = out[:cl]
 	copy(out, d.outB)
 	for j, x := range hidden {
 		if x == 0 {
 			continue // ReLU zeros are common: skip their row
 		}
-		row := d.outW[j*cl : j*cl+cl]
-		for c := range row {
-			out[c] += x * row[c]
-		}
+		axpy(out, d.outW[j*cl:j*cl+cl], x)
+	}
+}
+
+// axpyGeneric adds a·x to dst (len(x) >= len(dst)), eight elements a step. Each element is computed
+// exactly as the plain loop would (no reordering, no fused multiply-add), so results are bit-identical.
+// axpy is this or an assembly version with the same results (axpy_amd64.go).
+func axpyGeneric(dst, x []float32, a float32) {
+	x = x[:len(dst)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		d, s := dst[i:i+8:i+8], x[i:i+8:i+8]
+		d[0] += a * s[0]
+		d[1] += a * s[1]
+		d[2] += a * s[2]
+		d[3] += a * s[3]
+		d[4] += a * s[4]
+		d[5] += a * s[5]
+		d[6] += a * s[6]
+		d[7] += a * s[7]
+	}
+	for ; i < len(dst); i++ {
+		dst[i] += a * x[i]
 	}
 }

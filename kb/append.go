@@ -16,8 +16,13 @@ import (
 // returned. With synchronous=FULL (the default) a returned message is on disk.
 
 type appendReq struct {
-	ctx  context.Context
-	m    Message
+	ctx       context.Context
+	m         Message
+	state     []byte // the conversation's new dialogue state, when withState
+	withState bool
+	// exec, when set, is the request instead of m: another small write that shares the group commit
+	// (see groupWrite).
+	exec func(ctx context.Context, tx *sql.Tx) error
 	done chan appendRes
 }
 
@@ -32,6 +37,18 @@ type appendRes struct {
 // ClientID exists, nothing is written and the stored message is returned with duplicate == true. An
 // unknown conversation gives ErrNotFound.
 func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, error) {
+	return s.appendMessage(ctx, &appendReq{ctx: ctx, m: m})
+}
+
+// AppendMessageState is AppendMessage that also replaces the conversation's dialogue state (as
+// SaveState does) in the same transaction: a bot's answer and the state it leaves the conversation in
+// are committed together, with one commit. The state is saved also when m is a duplicate.
+func (s *Store) AppendMessageState(ctx context.Context, m Message, state []byte) (Message, bool, error) {
+	return s.appendMessage(ctx, &appendReq{ctx: ctx, m: m, state: state, withState: true})
+}
+
+func (s *Store) appendMessage(ctx context.Context, req *appendReq) (Message, bool, error) {
+	m := req.m
 	if _, err := s.writer(); err != nil {
 		return Message{}, false, fmt.Errorf("kb: append message: %w", err)
 	}
@@ -42,7 +59,32 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, er
 		m.CreatedAt = s.now()
 	}
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(1e6)
-	req := &appendReq{ctx: ctx, m: m, done: make(chan appendRes, 1)}
+	req.m = m
+	res, err := s.enqueue(ctx, req)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("kb: append message: %w", err)
+	}
+	return res.m, res.dup, res.err
+}
+
+// groupWrite runs fn in the writer's next group-committed transaction and returns after it committed
+// (or failed): small writes (impressions, the unanswered inbox, dialogue states) share the messages'
+// commits instead of taking the writer for a transaction and a sync of their own. fn runs under a
+// savepoint: when it returns an error, what it wrote is undone and the error is returned as it is.
+func (s *Store) groupWrite(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if _, err := s.writer(); err != nil {
+		return fmt.Errorf("kb: %s: %w", op, err)
+	}
+	res, err := s.enqueue(ctx, &appendReq{ctx: ctx, exec: fn})
+	if err != nil {
+		return fmt.Errorf("kb: %s: %w", op, err)
+	}
+	return res.err
+}
+
+// enqueue hands req to the writer and waits for its outcome.
+func (s *Store) enqueue(ctx context.Context, req *appendReq) (appendRes, error) {
+	req.done = make(chan appendRes, 1)
 	s.appending.Add(1)
 	defer s.appending.Add(-1)
 	// Enqueue under the read lock: Close takes the write lock before it stops the writer, so every
@@ -50,18 +92,17 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, bool, er
 	s.closeMu.RLock()
 	if s.isClosed {
 		s.closeMu.RUnlock()
-		return Message{}, false, fmt.Errorf("kb: append message: %w", ErrClosed)
+		return appendRes{}, ErrClosed
 	}
 	select {
 	case s.appendCh <- req:
 		s.closeMu.RUnlock()
 	case <-ctx.Done():
 		s.closeMu.RUnlock()
-		return Message{}, false, fmt.Errorf("kb: append message: %w", ctx.Err())
+		return appendRes{}, ctx.Err()
 	}
 	// Once queued, wait for the outcome: the writer always answers, also when closing.
-	res := <-req.done
-	return res.m, res.dup, res.err
+	return <-req.done, nil
 }
 
 // writerLoop batches queued appends into transactions until Close. A batch takes what is queued and,
@@ -151,14 +192,33 @@ func (s *Store) tryBatch(batch []*appendReq) ([]appendRes, error) {
 	if err != nil {
 		return nil, s.wrapErr("append message", err)
 	}
-	st := &appendStmts{dedup: tx.Stmt(s.stmts.appendDedup), bump: tx.Stmt(s.stmts.appendBump),
-		unbump: tx.Stmt(s.stmts.appendUnbump), insert: tx.Stmt(s.stmts.appendInsert)}
+	st := &appendStmts{tx: tx}
 	for i, req := range batch {
 		if req.ctx.Err() != nil {
 			results[i] = appendRes{err: fmt.Errorf("kb: append message: %w", req.ctx.Err())}
 			continue
 		}
-		res, fatal := s.appendOne(ctx, st, req.m)
+		if req.exec != nil {
+			// Another write, under a savepoint: when it fails, what it wrote is undone and the
+			// error is its caller's alone.
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT group_write"); err != nil {
+				tx.Rollback()
+				return nil, s.wrapErr("group write", err)
+			}
+			if err := req.exec(ctx, tx); err != nil {
+				results[i] = appendRes{err: err}
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO group_write"); err != nil {
+					tx.Rollback()
+					return nil, s.wrapErr("group write", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE group_write"); err != nil {
+				tx.Rollback()
+				return nil, s.wrapErr("group write", err)
+			}
+			continue
+		}
+		res, fatal := s.appendOne(ctx, st, req)
 		if fatal != nil {
 			tx.Rollback()
 			return nil, fatal
@@ -175,9 +235,15 @@ func (s *Store) tryBatch(batch []*appendReq) ([]appendRes, error) {
 // insert hits the (conv, sender, client id) unique index the message is a duplicate, the seq is given
 // back (nothing else took a seq in between: there is one writer) and the stored message is returned. A
 // returned res.err wrote nothing; a fatal error may have written part of it and fails the transaction.
-func (s *Store) appendOne(ctx context.Context, st *appendStmts, m Message) (res appendRes, fatal error) {
+func (s *Store) appendOne(ctx context.Context, st *appendStmts, req *appendReq) (res appendRes, fatal error) {
+	m := req.m
 	var seq int64
-	err := st.bump.QueryRowContext(ctx, ms(m.CreatedAt), m.ConvID).Scan(&seq)
+	var err error
+	if req.withState {
+		err = st.stmt(&st.bumpState, s.stmts.appendBumpState).QueryRowContext(ctx, ms(m.CreatedAt), nullBytes(req.state), m.ConvID).Scan(&seq)
+	} else {
+		err = st.stmt(&st.bump, s.stmts.appendBump).QueryRowContext(ctx, ms(m.CreatedAt), m.ConvID).Scan(&seq)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return appendRes{err: fmt.Errorf("kb: append message: conversation %q: %w", m.ConvID, ErrNotFound)}, nil
 	}
@@ -185,7 +251,7 @@ func (s *Store) appendOne(ctx context.Context, st *appendStmts, m Message) (res 
 		return appendRes{}, s.wrapErr("append message", err)
 	}
 	m.Seq = seq
-	r, err := st.insert.ExecContext(ctx, m.ConvID, m.Seq, m.ClientID, m.Sender, m.AgentID, m.Type, m.Text,
+	r, err := st.stmt(&st.insert, s.stmts.appendInsert).ExecContext(ctx, m.ConvID, m.Seq, m.ClientID, m.Sender, m.AgentID, m.Type, m.Text,
 		nullJSON(m.Payload), m.Intent, m.Confidence, nullJSON(m.Entities), ms(m.CreatedAt))
 	if err != nil {
 		return appendRes{}, s.wrapErr("append message", err)
@@ -193,19 +259,29 @@ func (s *Store) appendOne(ctx context.Context, st *appendStmts, m Message) (res 
 	if n, err := r.RowsAffected(); err != nil || n == 1 {
 		return appendRes{m: m}, s.wrapErr("append message", err)
 	}
-	// A duplicate: give the seq back and return what is stored.
-	if _, err := st.unbump.ExecContext(ctx, m.ConvID); err != nil {
+	// A duplicate: give the seq back (the state, if any, stays saved) and return what is stored.
+	if _, err := st.stmt(&st.unbump, s.stmts.appendUnbump).ExecContext(ctx, m.ConvID); err != nil {
 		return appendRes{}, s.wrapErr("append message", err)
 	}
-	stored, err := scanMessage(st.dedup.QueryRowContext(ctx, m.ConvID, m.Sender, m.ClientID))
+	stored, err := scanMessage(st.stmt(&st.dedup, s.stmts.appendDedup).QueryRowContext(ctx, m.ConvID, m.Sender, m.ClientID))
 	if err != nil {
 		return appendRes{}, s.wrapErr("append message: read duplicate", err)
 	}
 	return appendRes{m: stored, dup: true}, nil
 }
 
-// appendStmts are the writer's statements bound to one transaction.
-type appendStmts struct{ dedup, bump, unbump, insert *sql.Stmt }
+// appendStmts are the writer's statements bound to one transaction, bound when first used.
+type appendStmts struct {
+	tx                                     *sql.Tx
+	dedup, bump, bumpState, unbump, insert *sql.Stmt
+}
+
+func (a *appendStmts) stmt(dst **sql.Stmt, prepared *sql.Stmt) *sql.Stmt {
+	if *dst == nil {
+		*dst = a.tx.Stmt(prepared)
+	}
+	return *dst
+}
 
 func isConstraint(err error) bool {
 	var se sqlite3.Error

@@ -481,17 +481,15 @@ func (s *Store) SaveCSAT(ctx context.Context, c CSAT) error {
 // AddUnanswered records a customer message for labelling; the same (conversation, seq) twice is a
 // no-op.
 func (s *Store) AddUnanswered(ctx context.Context, u Unanswered) error {
-	w, err := s.writer()
-	if err != nil {
-		return fmt.Errorf("kb: add unanswered: %w", err)
-	}
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = s.now()
 	}
-	_, err = w.ExecContext(ctx, `INSERT INTO unanswered(conv_id, seq, text, intent, confidence, reason, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(conv_id, seq) DO NOTHING`,
-		u.ConvID, u.Seq, u.Text, u.Intent, u.Confidence, u.Reason, ms(u.CreatedAt))
-	return s.wrapErr("add unanswered", err)
+	return s.groupWrite(ctx, "add unanswered", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO unanswered(conv_id, seq, text, intent, confidence, reason, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(conv_id, seq) DO NOTHING`,
+			u.ConvID, u.Seq, u.Text, u.Intent, u.Confidence, u.Reason, ms(u.CreatedAt))
+		return s.wrapErr("add unanswered", err)
+	})
 }
 
 // ListUnanswered returns up to limit messages, newest first: only those not yet labelled when

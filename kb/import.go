@@ -104,7 +104,11 @@ func (s *Store) importData(ctx context.Context, kind Kind, format Format, name s
 		}
 		return ImportReport{}, s.wrapErr("import "+name, err)
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	if kind == KindAnswers {
+		s.templates.invalidate()
+	}
+	if err != nil {
 		return ImportReport{}, s.wrapErr("import "+name, err)
 	}
 	s.log.Info("kb: imported", "kind", kind, "file", name, "rows", rep.Rows, "created", rep.Created, "updated", rep.Updated)

@@ -92,8 +92,17 @@ func (s *Store) Conversation(ctx context.Context, id string) (Conversation, erro
 
 // SaveState replaces the dialogue state of a conversation (ErrNotFound when it does not exist).
 func (s *Store) SaveState(ctx context.Context, id string, state []byte) error {
-	return s.updateConversation(ctx, "save state", `UPDATE conversations SET state = ?, updated_at = ? WHERE id = ?`,
-		nullBytes(state), s.now().UnixMilli(), id)
+	at := s.now().UnixMilli()
+	return s.groupWrite(ctx, "save state", func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE conversations SET state = ?, updated_at = ? WHERE id = ?`, nullBytes(state), at, id)
+		if err != nil {
+			return s.wrapErr("save state", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("kb: save state: conversation %q: %w", id, ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // SetConversationStatus sets the handoff status of a conversation (ErrNotFound when it does not exist).

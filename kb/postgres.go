@@ -237,9 +237,28 @@ func (s *PGStore) SaveState(ctx context.Context, id string, state []byte) error 
 // whose (ConvID, Sender, ClientID) is already stored is not written again: the stored one comes back with
 // duplicate == true, also when two nodes race to store it.
 func (s *PGStore) AppendMessage(ctx context.Context, m Message) (Message, bool, error) {
+	return s.appendMessage(ctx, m, nil, false)
+}
+
+// AppendMessageState is AppendMessage that also replaces the conversation's dialogue state (as
+// SaveState does) in the same transaction. The state is saved also when m is a duplicate.
+func (s *PGStore) AppendMessageState(ctx context.Context, m Message, state []byte) (Message, bool, error) {
+	return s.appendMessage(ctx, m, state, true)
+}
+
+func (s *PGStore) appendMessage(ctx context.Context, m Message, state []byte, withState bool) (Message, bool, error) {
+	// dupState saves the state when m turns out to be a duplicate (nothing else is written then).
+	dupState := func(old Message) (Message, bool, error) {
+		if withState {
+			if err := s.SaveState(ctx, m.ConvID, state); err != nil {
+				return Message{}, false, err
+			}
+		}
+		return old, true, nil
+	}
 	if m.ClientID != "" {
 		if old, err := s.messageByClientID(ctx, m); err == nil {
-			return old, true, nil
+			return dupState(old)
 		} else if !errors.Is(err, ErrNotFound) {
 			return Message{}, false, err
 		}
@@ -253,8 +272,13 @@ func (s *PGStore) AppendMessage(ctx context.Context, m Message) (Message, bool, 
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
 	// The row lock taken by this UPDATE orders concurrent appends to one conversation, across nodes.
-	err = tx.QueryRow(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
-		WHERE id = $1 RETURNING last_seq, now()`, m.ConvID).Scan(&m.Seq, &m.CreatedAt)
+	if withState {
+		err = tx.QueryRow(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(), state = $2
+			WHERE id = $1 RETURNING last_seq, now()`, m.ConvID, state).Scan(&m.Seq, &m.CreatedAt)
+	} else {
+		err = tx.QueryRow(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+			WHERE id = $1 RETURNING last_seq, now()`, m.ConvID).Scan(&m.Seq, &m.CreatedAt)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Message{}, false, fmt.Errorf("kb: append to conversation %s: %w", m.ConvID, ErrNotFound)
 	}
@@ -272,7 +296,7 @@ func (s *PGStore) AppendMessage(ctx context.Context, m Message) (Message, bool, 
 		if err != nil {
 			return Message{}, false, err
 		}
-		return old, true, nil
+		return dupState(old)
 	}
 	if err != nil {
 		return Message{}, false, fmt.Errorf("kb: append: %w", err)

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -79,8 +80,7 @@ func (s *Store) PurchasedSKUs(ctx context.Context, customerID string) ([]string,
 
 // RecordImpressions stores that skus were shown in a conversation (source: "recommend", "similar", ...).
 func (s *Store) RecordImpressions(ctx context.Context, convID, customerID string, skus []string, source string) error {
-	w, err := s.writer()
-	if err != nil {
+	if _, err := s.writer(); err != nil {
 		return fmt.Errorf("kb: record impressions: %w", err)
 	}
 	if convID == "" {
@@ -89,19 +89,16 @@ func (s *Store) RecordImpressions(ctx context.Context, convID, customerID string
 	if len(skus) == 0 {
 		return nil
 	}
-	tx, err := w.BeginTx(ctx, nil)
-	if err != nil {
-		return s.wrapErr("record impressions", err)
-	}
-	defer tx.Rollback()
 	at := s.now().UnixMilli()
-	for _, sku := range skus {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO impressions(conv_id, customer_id, sku, source, at) VALUES (?, ?, ?, ?, ?)`,
-			convID, customerID, sku, source, at); err != nil {
-			return s.wrapErr("record impressions", err)
+	return s.groupWrite(ctx, "record impressions", func(ctx context.Context, tx *sql.Tx) error {
+		for _, sku := range skus {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO impressions(conv_id, customer_id, sku, source, at) VALUES (?, ?, ?, ?, ?)`,
+				convID, customerID, sku, source, at); err != nil {
+				return s.wrapErr("record impressions", err)
+			}
 		}
-	}
-	return s.wrapErr("record impressions", tx.Commit())
+		return nil
+	})
 }
 
 // ShownSKUs returns the distinct SKUs shown in a conversation, in the order first shown.

@@ -18,10 +18,11 @@ type readStmts struct {
 	faqSearch      *sql.Stmt
 	faqTermDF      *sql.Stmt
 
-	appendDedup  *sql.Stmt
-	appendBump   *sql.Stmt
-	appendUnbump *sql.Stmt
-	appendInsert *sql.Stmt
+	appendDedup     *sql.Stmt
+	appendBump      *sql.Stmt
+	appendBumpState *sql.Stmt
+	appendUnbump    *sql.Stmt
+	appendInsert    *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -64,6 +65,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&st.appendDedup, `SELECT ` + messageColumns + ` FROM messages WHERE conv_id = ? AND sender = ? AND client_id = ?`},
 		{&st.appendBump, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq`},
+		{&st.appendBumpState, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?, state = ? WHERE id = ? RETURNING last_seq`},
 		{&st.appendUnbump, `UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?`},
 		{&st.appendInsert, `INSERT INTO messages(` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (conv_id, sender, client_id) WHERE client_id <> '' DO NOTHING`},

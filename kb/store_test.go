@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shopchat/shopchat/chat"
 	"github.com/shopchat/shopchat/kb"
@@ -16,6 +18,7 @@ import (
 var (
 	_ chat.MessageStore      = (*kb.Store)(nil)
 	_ chat.ConversationStore = (*kb.Store)(nil)
+	_ chat.StateAppender     = (*kb.Store)(nil)
 )
 
 func openTest(t testing.TB) *kb.Store {
@@ -235,5 +238,107 @@ func TestModelRegistry(t *testing.T) {
 	}
 	if err := s.RegisterModel(ctx, kb.ModelRecord{Kind: "intent"}); !errors.Is(err, kb.ErrInvalid) {
 		t.Fatalf("incomplete record: %v", err)
+	}
+}
+
+func TestAppendMessageState(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	c, err := s.CreateConversation(ctx, kb.Conversation{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		m       kb.Message
+		state   string
+		wantSeq int64
+		wantDup bool
+	}{
+		{"new message and state", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, ClientID: "r1.0", Text: "hello"}, `{"v":1,"last_handled":1}`, 1, false},
+		{"another", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, ClientID: "r2.0", Text: "again"}, `{"v":1,"last_handled":2}`, 2, false},
+		{"duplicate still saves the state", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, ClientID: "r1.0", Text: "hello"}, `{"v":1,"last_handled":3}`, 1, true},
+		{"nil state clears it", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, Text: "plain"}, "", 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var state []byte
+			if tt.state != "" {
+				state = []byte(tt.state)
+			}
+			got, dup, err := s.AppendMessageState(ctx, tt.m, state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Seq != tt.wantSeq || dup != tt.wantDup {
+				t.Fatalf("seq %d dup %v, want %d %v", got.Seq, dup, tt.wantSeq, tt.wantDup)
+			}
+			cv, err := s.Conversation(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(cv.State) != tt.state {
+				t.Fatalf("state %q, want %q", cv.State, tt.state)
+			}
+			if want := max(tt.wantSeq, cv.LastSeq); cv.LastSeq != want {
+				t.Fatalf("last seq %d", cv.LastSeq)
+			}
+		})
+	}
+	if _, _, err := s.AppendMessageState(ctx, kb.Message{ConvID: "nope", Sender: kb.SenderBot, Text: "x"}, []byte(`{}`)); !errors.Is(err, kb.ErrNotFound) {
+		t.Fatalf("unknown conversation: %v", err)
+	}
+	// The seq stays gap-free after the duplicate: the next message takes 4.
+	m, _, err := s.AppendMessage(ctx, kb.Message{ConvID: c.ID, Sender: kb.SenderCustomer, Text: "hi"})
+	if err != nil || m.Seq != 4 {
+		t.Fatalf("next seq %d, %v", m.Seq, err)
+	}
+}
+
+// TestAnswerTemplatesFromMemory: the store's own imports are answered at once; another process's
+// (here a second Store on the same file) within TemplateTTL.
+func TestAnswerTemplatesFromMemory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kb.db")
+	open := func() *kb.Store {
+		s, err := kb.Open(ctx, kb.Config{Path: path, TemplateTTL: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	server, cli := open(), open()
+	load := func(s *kb.Store, text string) {
+		t.Helper()
+		if _, err := s.Import(ctx, kb.KindAnswers, kb.FormatCSV, "answers.csv", strings.NewReader("intent,locale,text\ngreeting,en,"+text+"\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(locale string) string {
+		t.Helper()
+		tp, err := server.AnswerTemplate(ctx, "greeting", locale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tp.Text
+	}
+	if _, err := server.AnswerTemplate(ctx, "greeting", "en"); !errors.Is(err, kb.ErrNotFound) {
+		t.Fatalf("before any import: %v", err)
+	}
+	load(server, "Hello!")
+	if got := text("en-GB"); got != "Hello!" {
+		t.Fatalf("after the store's own import: %q", got)
+	}
+	load(cli, "Hi {customer.first_name}!")
+	deadline := time.Now().Add(5 * time.Second)
+	for text("en") != "Hi {customer.first_name}!" {
+		if time.Now().After(deadline) {
+			t.Fatal("another process's import was never used")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if tp, _ := server.AnswerTemplate(ctx, "greeting", "de"); len(tp.Slots) != 1 || tp.Slots[0] != "customer.first_name" {
+		t.Fatalf("slots %v", tp.Slots)
 	}
 }

@@ -2,12 +2,11 @@ package kb
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -289,32 +288,86 @@ func formatSlot(v reflect.Value) (string, bool) {
 }
 
 // AnswerTemplate returns the template for intent in locale, falling back to the locale's language
-// ("en" for "en-GB") and then to "en"; ErrNotFound when there is none.
+// ("en" for "en-GB") and then to "en"; ErrNotFound when there is none. Templates are read from memory:
+// the store re-reads all of them once they are older than Config.TemplateTTL and right after its own
+// imports, so templates imported by another process (shopchat kb import while a server runs) are used
+// within TemplateTTL.
 func (s *Store) AnswerTemplate(ctx context.Context, intent, locale string) (Template, error) {
-	tries := []string{locale}
-	if i := strings.IndexAny(locale, "-_"); i > 0 {
-		tries = append(tries, locale[:i])
+	all, err := s.templates.get(ctx, s)
+	if err != nil {
+		return Template{}, err
 	}
-	tries = append(tries, "en")
+	tries := [3]string{locale}
+	if i := strings.IndexAny(locale, "-_"); i > 0 {
+		tries[1] = locale[:i]
+	}
+	tries[2] = "en"
 	for _, loc := range tries {
 		if loc == "" {
 			continue
 		}
-		t := Template{Intent: intent, Locale: loc}
-		err := s.r.QueryRowContext(ctx, `SELECT text FROM answer_templates WHERE intent = ? AND locale = ?`, intent, loc).Scan(&t.Text)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
+		if t, ok := all[templateKey{intent, loc}]; ok {
+			if t.err != nil {
+				return Template{}, t.err
+			}
+			return t.Template, nil
 		}
-		if err != nil {
-			return Template{}, s.wrapErr("answer template", err)
-		}
-		t.Slots, err = parseTemplate(t.Text)
-		if err != nil {
-			return Template{}, fmt.Errorf("kb: answer template %s/%s: %w", intent, loc, err)
-		}
-		return t, nil
 	}
 	return Template{}, fmt.Errorf("kb: answer template %s/%s: %w", intent, locale, ErrNotFound)
+}
+
+type templateKey struct{ intent, locale string }
+
+type cachedTemplate struct {
+	Template
+	err error // the stored text does not parse
+}
+
+// templateCache is the store's copy of every answer template. It is safe for concurrent use.
+type templateCache struct {
+	mu     sync.Mutex
+	all    map[templateKey]cachedTemplate
+	loaded time.Time
+}
+
+// get returns the templates, reading them again when they are older than s.cfg.TemplateTTL.
+func (c *templateCache) get(ctx context.Context, s *Store) (map[templateKey]cachedTemplate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.all != nil && now.Sub(c.loaded) < s.cfg.TemplateTTL && now.After(c.loaded) {
+		return c.all, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT intent, locale, text FROM answer_templates`)
+	if err != nil {
+		return nil, s.wrapErr("answer template", err)
+	}
+	defer rows.Close()
+	all := make(map[templateKey]cachedTemplate, max(len(c.all), 64))
+	for rows.Next() {
+		var t Template
+		if err := rows.Scan(&t.Intent, &t.Locale, &t.Text); err != nil {
+			return nil, s.wrapErr("answer template", err)
+		}
+		ct := cachedTemplate{Template: t}
+		ct.Slots, ct.err = parseTemplate(t.Text)
+		if ct.err != nil {
+			ct.err = fmt.Errorf("kb: answer template %s/%s: %w", t.Intent, t.Locale, ct.err)
+		}
+		all[templateKey{t.Intent, t.Locale}] = ct
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrapErr("answer template", err)
+	}
+	c.all, c.loaded = all, now
+	return all, nil
+}
+
+// invalidate makes the next get read the templates again.
+func (c *templateCache) invalidate() {
+	c.mu.Lock()
+	c.all = nil
+	c.mu.Unlock()
 }
 
 // AnswerTemplates returns every stored template, ordered by intent and locale.

@@ -12,6 +12,7 @@ import (
 var (
 	_ chat.MessageStore      = (*kb.PGStore)(nil)
 	_ chat.ConversationStore = (*kb.PGStore)(nil)
+	_ chat.StateAppender     = (*kb.PGStore)(nil)
 	_ handoff.AgentStore     = (*kb.PGStore)(nil)
 	_ handoff.HandoffStore   = (*kb.PGStore)(nil)
 	_ handoff.DeliveryStore  = (*kb.PGStore)(nil)

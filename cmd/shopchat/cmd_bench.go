@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -337,6 +338,8 @@ func (b *bench) replies(ctx context.Context) error {
 			defer wg.Done()
 			local := make([]time.Duration, 0, int(b.duration/per)+1)
 			next := start.Add(time.Duration(rand.Int64N(int64(per))))
+			var msg []byte
+			var buf bytes.Buffer
 			for n := 0; ; n++ {
 				if d := time.Until(next); d > 0 {
 					time.Sleep(d)
@@ -347,16 +350,14 @@ func (b *bench) replies(ctx context.Context) error {
 					break
 				}
 				next = next.Add(per)
-				id := fmt.Sprintf("b%d", n)
-				text := benchTexts[(i+n)%len(benchTexts)]
-				msg := fmt.Sprintf(`{"v":1,"type":"message","id":%q,"payload":{"text":%q}}`, id, text)
+				msg = appendBenchMessage(msg[:0], n, benchJSONTexts[(i+n)%len(benchJSONTexts)])
 				t0 := time.Now()
-				if err := c.ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+				if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
 					errs.Add(1)
 					return
 				}
 				sent.Add(1)
-				if err := waitReply(c.ws); err != nil {
+				if err := waitReply(c.ws, &buf); err != nil {
 					errs.Add(1)
 					return
 				}
@@ -390,25 +391,84 @@ func (b *bench) replies(ctx context.Context) error {
 	return nil
 }
 
-// waitReply reads until the bot's (or the system's) answer to the message just sent.
-func waitReply(ws *websocket.Conn) error {
+// benchJSONTexts are benchTexts as JSON strings.
+var benchJSONTexts = func() [][]byte {
+	out := make([][]byte, len(benchTexts))
+	for i, t := range benchTexts {
+		out[i], _ = json.Marshal(t)
+	}
+	return out
+}()
+
+// appendBenchMessage appends the n-th message frame of a shopper: id "b<n>", text a JSON string.
+func appendBenchMessage(b []byte, n int, text []byte) []byte {
+	b = append(b, `{"v":1,"type":"message","id":"b`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, `","payload":{"text":`...)
+	b = append(b, text...)
+	return append(b, "}}"...)
+}
+
+// waitReply reads until the bot's (or the system's) answer to the message just sent: an ack, then a
+// message or event that is not the customer's. It reads every frame into buf (reused) and looks only
+// at its type and sender, without decoding it.
+func waitReply(ws *websocket.Conn, buf *bytes.Buffer) error {
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
 	acked := false
 	for {
-		f, err := readFrame(ws, 30*time.Second)
+		_, r, err := ws.NextReader()
 		if err != nil {
 			return err
 		}
-		switch f.Type {
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return err
+		}
+		typ, customer := scanFrame(buf.Bytes())
+		switch typ {
 		case "ack":
 			acked = true
 		case "message", "event":
-			if acked && !strings.Contains(string(f.Payload), `"sender":"customer"`) {
+			if acked && !customer {
 				return nil
 			}
 		case "error":
-			return fmt.Errorf("error frame: %s", f.Payload)
+			return fmt.Errorf("error frame: %s", buf.Bytes())
 		}
 	}
+}
+
+var (
+	typeKey     = []byte(`"type":"`)
+	customerKey = []byte(`"sender":"customer"`)
+)
+
+// scanFrame returns a server frame's type (the first "type" key: the server writes the envelope's
+// before its payload) and whether it says "sender":"customer" (inside JSON strings quotes are
+// escaped, so text cannot fake it).
+func scanFrame(b []byte) (typ string, customer bool) {
+	i := bytes.Index(b, typeKey)
+	if i < 0 {
+		return "", false
+	}
+	rest := b[i+len(typeKey):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return "", false
+	}
+	switch t := rest[:j]; string(t) { // no allocation: the compiler compares in place
+	case "ack":
+		typ = "ack"
+	case "message":
+		typ = "message"
+	case "event":
+		typ = "event"
+	case "error":
+		typ = "error"
+	default:
+		typ = string(t)
+	}
+	return typ, bytes.Contains(b, customerKey)
 }
 
 // storm: every client sends a message and leaves before the answer; then all reconnect at once

@@ -80,6 +80,7 @@ intent model and recommender when there are none yet, and serve the demo shop pa
 	f.StringSlice("allowed-origin", nil, "origin allowed to open the chat socket besides the server's own (repeatable); env SHOPCHAT_CHAT_ALLOWED_ORIGINS")
 	f.Float64("ip-rate", 20, "messages and connection attempts per second per client IP (negative: no limit); env SHOPCHAT_CHAT_IP_RATE")
 	f.Int("max-conns-per-ip", 256, "open sockets per client IP (negative: no limit)")
+	f.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (default: off)")
 	f.String("db-sync", "FULL", "SQLite synchronous mode: FULL (survives power loss) or NORMAL (survives a crash); env SHOPCHAT_CHAT_DB_SYNCHRONOUS")
 	return cmd
 }
@@ -91,6 +92,11 @@ func runServe(cmd *cobra.Command, args []string) error {
 	}
 	demo, _ := cmd.Flags().GetBool("demo")
 	ctx := cmd.Context()
+	if addr, _ := cmd.Flags().GetString("debug-addr"); addr != "" {
+		if err := startDebug(ctx, addr, log); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
