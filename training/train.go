@@ -42,7 +42,7 @@ type Options struct {
 	// LabelSmoothing spreads this share of each target's probability over all classes (default 0.1;
 	// negative: none).
 	LabelSmoothing float64
-	// Members is the ensemble size (default 3 networks with seeds Seed, Seed+1, ...).
+	// Members is the ensemble size (default 1; more networks get seeds Seed+1, Seed+2, ...).
 	Members int
 	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true and
 	// MinCount to 2 for 5000 or more training examples, 1 below.
@@ -109,7 +109,7 @@ func (o Options) withDefaults() Options {
 		o.LabelSmoothing = 0.1
 	}
 	if o.Members <= 0 {
-		o.Members = 3
+		o.Members = 1
 	}
 	if o.ValFraction <= 0 || o.ValFraction >= 1 {
 		o.ValFraction = 0.1

@@ -38,7 +38,7 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.Int64("seed", 1, "random seed (same data, seed and --threads give the same model)")
 	f.Int("epochs", 0, "most epochs per network (default 12, early stopping on validation)")
 	f.Int("patience", 0, "epochs without validation improvement before stopping (default 2)")
-	f.Int("members", 0, "networks in the ensemble (default 3)")
+	f.Int("members", 0, "networks in the ensemble (default 1)")
 	f.Int("hidden", 0, "hidden layer width (default 512)")
 	f.Int("batch-size", 0, "mini-batch size (default 256)")
 	f.Float64("lr", 0, "Adam learning rate (default 0.004)")
