@@ -38,6 +38,9 @@ type chatConfig struct {
 	MaxConnsPerIP  int      `mapstructure:"max_conns_per_ip"`
 	TrustProxy     bool     `mapstructure:"trust_proxy"`
 	ShopURL        string   `mapstructure:"shop_url"`
+	// TypingDelay is how long the bot may take before the customer sees it typing (default 300ms;
+	// negative: before every answer).
+	TypingDelay time.Duration `mapstructure:"typing_delay"`
 	// DBSynchronous is SQLite's synchronous mode for the message store: FULL (default: every
 	// acknowledged message survives a power loss) or NORMAL (survives a crash of the process).
 	DBSynchronous string `mapstructure:"db_synchronous"`
@@ -52,6 +55,7 @@ func setChatDefaults(v *viper.Viper) {
 	v.SetDefault("chat.ip_rate", 20.0)
 	v.SetDefault("chat.ip_burst", 60)
 	v.SetDefault("chat.conn_rate", 5.0)
+	v.SetDefault("chat.typing_delay", 300*time.Millisecond)
 	v.SetDefault("chat.max_conns_per_ip", 256)
 	v.SetDefault("chat.trust_proxy", false)
 	v.SetDefault("chat.shop_url", "https://shop.example")
@@ -163,7 +167,7 @@ func runServe(cmd *cobra.Command, args []string) error {
 	scfg := chat.Config{
 		Addr: c.Addr, Logger: log, Version: version, Messages: store, Conversations: store, Bus: bus, Bot: dlg,
 		Handoff: handoff, Secret: secret, CustomerSecret: customerSecret, AllowedOrigins: c.Chat.AllowedOrigins,
-		IPRate: c.Chat.IPRate, IPBurst: c.Chat.IPBurst, ConnRate: c.Chat.ConnRate, MaxConnsPerIP: c.Chat.MaxConnsPerIP,
+		IPRate: c.Chat.IPRate, IPBurst: c.Chat.IPBurst, ConnRate: c.Chat.ConnRate, MaxConnsPerIP: c.Chat.MaxConnsPerIP, TypingDelay: c.Chat.TypingDelay,
 		TrustForwardedFor: c.Chat.TrustProxy, Registry: registry, Mask: ex.Mask,
 	}
 	cl.server(&scfg)

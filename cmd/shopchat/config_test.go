@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -76,5 +77,35 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := newLogger(lc, os.Stderr); err == nil {
 			t.Fatalf("%+v: no error", lc)
 		}
+	}
+}
+
+func TestConfigTypingDelay(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		want time.Duration
+	}{
+		{"default", "", 300 * time.Millisecond},
+		{"env", "1s", time.Second},
+		{"before every answer", "-1ms", -time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("SHOPCHAT_CHAT_TYPING_DELAY", tt.env)
+			}
+			serve, _, err := newRootCmd().Find([]string{"serve"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _, err := loadConfig(serve)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Chat.TypingDelay != tt.want {
+				t.Fatalf("typing delay %v, want %v", c.Chat.TypingDelay, tt.want)
+			}
+		})
 	}
 }
