@@ -37,7 +37,7 @@ type netOptions struct {
 	weightDecay float64
 	featureDrop float64
 	smoothing   float64 // label smoothing
-	name        string // for the progress bar
+	name        string  // for the progress bar
 	progress    io.Writer
 }
 
