@@ -240,6 +240,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	o.Logger.Info("training data", "train", len(train), "validation", len(val), "labels", len(labels),
 		"features", feat.Dim()-1, "out_of_scope_class", hasOOS)
 
+	torchrt.KeepLargeBuffersInHeap()
 	w := torchrt.NewWorker()
 	defer w.Close()
 	if err := w.Do(ctx, func() error { torchrt.SetNumThreads(o.Threads); return nil }); err != nil {

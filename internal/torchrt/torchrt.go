@@ -8,6 +8,7 @@
 package torchrt
 
 // #include <stdint.h>
+// #include <malloc.h>
 // int  at_get_num_threads();
 // void at_set_num_threads(int n_threads);
 // void at_set_num_interop_threads(int n_threads);
@@ -45,3 +46,18 @@ func SetInteropThreads(n int) {
 
 // ManualSeed seeds libtorch's global random generator (weight init, dropout, randperm).
 func ManualSeed(seed int64) { C.at_manual_seed(C.int64_t(seed)) }
+
+var heapOnce sync.Once
+
+// KeepLargeBuffersInHeap makes glibc's malloc serve allocations up to 1 GiB from its heap and keep freed
+// memory instead of returning every large block to the system. libtorch allocates each big temporary
+// (an Adam update over a 35,000 × 512 table is 72 MB) anew; above glibc's default limit (32 MiB at
+// most) each one is a fresh mmap whose pages the kernel must fault in and zero, which cost training as
+// much system time as it spent computing. Call it before training; it is safe for concurrent use and
+// only the first call acts. Serving does not need it (the forward pass runs in Go).
+func KeepLargeBuffersInHeap() {
+	heapOnce.Do(func() {
+		C.mallopt(C.M_MMAP_THRESHOLD, 1<<30)
+		C.mallopt(C.M_TRIM_THRESHOLD, 1<<30)
+	})
+}
