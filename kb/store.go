@@ -43,6 +43,9 @@ type Config struct {
 	// within LookupWindow before ErrTooManyAttempts; defaults 5 and 15 minutes.
 	LookupMaxFailures int
 	LookupWindow      time.Duration
+	// CheckpointInterval is how often a background goroutine copies the WAL into the database
+	// (default 250ms; negative: never, SQLite's commits checkpoint by themselves).
+	CheckpointInterval time.Duration
 	// TemplateTTL is how long answer templates are served from memory before they are read again
 	// (default 2s): templates imported by another process are used within it (this Store's own
 	// imports at once).
@@ -58,6 +61,7 @@ type Store struct {
 	cfg  Config
 	log  *slog.Logger
 	w    *sql.DB // exactly one connection; nil when read-only
+	ckpt *sql.DB // the background checkpointer's connection; nil when read-only or off
 	r    *sql.DB // readers
 	now  func() time.Time
 	path string
@@ -89,11 +93,12 @@ func init() {
 				// page cache is emptied whenever another connection committed, which on a busy chat
 				// server is before nearly every read.
 				"PRAGMA mmap_size = 268435456",
-				// The WAL is copied into the database every walCheckpointPages pages rather than
-				// SQLite's default 1000: a chat server rewrites the same pages (each conversation's
-				// last messages and its row) over and over, and a checkpoint copies a page once however
-				// often it was committed since the last one. Durability is the same (every commit is
-				// synced to the WAL); the WAL file grows to about 40 MiB.
+				// A writable Store copies the WAL into the database from a checkpointer goroutine of
+				// its own (Config.CheckpointInterval), off the commit path; a commit checkpoints
+				// itself only when the WAL has reached walCheckpointPages pages all the same (the
+				// checkpointer fell behind). A checkpoint copies a page once however often it was
+				// committed since the last one. Durability is the same (every commit is synced to
+				// the WAL).
 				"PRAGMA wal_autocheckpoint = " + strconv.Itoa(walCheckpointPages),
 				"PRAGMA secure_delete = ON", // erased personal data is overwritten, not left in free pages
 			} {
@@ -137,6 +142,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.LookupWindow <= 0 {
 		cfg.LookupWindow = 15 * time.Minute
+	}
+	if cfg.CheckpointInterval == 0 {
+		cfg.CheckpointInterval = 250 * time.Millisecond
 	}
 	if cfg.TemplateTTL <= 0 {
 		cfg.TemplateTTL = 2 * time.Second
@@ -207,12 +215,44 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.w != nil {
 		s.writerWG.Add(1)
 		go s.writerLoop()
+		if cfg.CheckpointInterval > 0 {
+			// A connection of its own: a checkpoint on the writer connection would hold up every
+			// message waiting for the next group commit while it copies pages and syncs the file.
+			s.ckpt, err = sql.Open(driverName, fmt.Sprintf("%s&mode=rw&_busy_timeout=%d", base, busy))
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("kb: open %s: %w", cfg.Path, err)
+			}
+			s.ckpt.SetMaxOpenConns(1)
+			s.writerWG.Add(1)
+			go s.checkpointLoop(cfg.CheckpointInterval)
+		}
 	}
 	return s, nil
 }
 
-// walCheckpointPages is the WAL size, in pages, at which a commit copies it into the database.
-const walCheckpointPages = 10000
+// checkpointLoop copies the WAL into the database every interval with a PASSIVE checkpoint, which
+// never blocks the writer or the readers: it copies what no reader still needs, and the writer starts
+// the WAL over once all of it was copied.
+func (s *Store) checkpointLoop(interval time.Duration) {
+	defer s.writerWG.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			if _, err := s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				s.log.Warn("kb: background checkpoint", "err", err)
+			}
+		}
+	}
+}
+
+// walCheckpointPages is the WAL size, in pages, at which a commit copies it into the database itself
+// (the background checkpointer normally keeps it far smaller).
+const walCheckpointPages = 20000
 
 // stmtCacheSize is how many statements each connection keeps prepared.
 const stmtCacheSize = 64
@@ -241,6 +281,9 @@ func (s *Store) closeDBs() error {
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
+	}
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.Close())
 	}
 	if s.w != nil {
 		// Checkpoint so that the -wal file does not linger; harmless if it fails.
