@@ -12,8 +12,8 @@ import (
 //go:embed demo/intents.yaml
 var DemoIntentsYAML []byte
 
-// DemoOptions are the training options TrainDemo uses: two small members (about 150 s wall, 160 s CPU on
-// the shared 2-core machine for the ~2 700 demo examples).
+// DemoOptions are the training options TrainDemo uses: two small members (about 40 s on 2 free cores
+// for the ~2,700 demo examples).
 func DemoOptions(log *slog.Logger) Options {
 	return Options{Seed: 7, Epochs: 60, Patience: 8, BatchSize: 64, LR: 0.005, Hidden: 256, Members: 2,
 		Dropout: 0.3, FeatureDrop: 0.1, LabelSmoothing: -1, Logger: log}
