@@ -77,47 +77,6 @@ func TestPGConversationsAndState(t *testing.T) {
 	}
 }
 
-func TestPGAppendMessageState(t *testing.T) {
-	s := openTestPG(t, 1)[0]
-	ctx := context.Background()
-	c, err := s.CreateConversation(ctx, Conversation{Locale: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		m       Message
-		state   string
-		wantSeq int64
-		wantDup bool
-	}{
-		{"new message and state", Message{ConvID: c.ID, Sender: SenderBot, ClientID: "r1.0", Text: "hello"}, `{"v": 1, "last_handled": 1}`, 1, false},
-		{"duplicate still saves the state", Message{ConvID: c.ID, Sender: SenderBot, ClientID: "r1.0", Text: "hello"}, `{"v": 1, "last_handled": 2}`, 1, true},
-		{"another", Message{ConvID: c.ID, Sender: SenderBot, ClientID: "r3.0", Text: "again"}, `{"v": 1, "last_handled": 3}`, 2, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, dup, err := s.AppendMessageState(ctx, tt.m, []byte(tt.state))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Seq != tt.wantSeq || dup != tt.wantDup {
-				t.Fatalf("seq %d dup %v, want %d %v", got.Seq, dup, tt.wantSeq, tt.wantDup)
-			}
-			cv, err := s.Conversation(ctx, c.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(cv.State) != tt.state {
-				t.Fatalf("state %s, want %s", cv.State, tt.state)
-			}
-		})
-	}
-	if _, _, err := s.AppendMessageState(ctx, Message{ConvID: "nope", Sender: SenderBot, Text: "x"}, []byte(`{}`)); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown conversation: %v", err)
-	}
-}
-
 // TestPGSeqGapFreeAcrossNodes appends from three stores (three nodes) at once, with clients retrying the
 // same ids, and checks that seqs are 1..N without gaps and every client message is stored exactly once.
 func TestPGSeqGapFreeAcrossNodes(t *testing.T) {

@@ -241,60 +241,6 @@ func TestModelRegistry(t *testing.T) {
 	}
 }
 
-func TestAppendMessageState(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t)
-	c, err := s.CreateConversation(ctx, kb.Conversation{Locale: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		m       kb.Message
-		state   string
-		wantSeq int64
-		wantDup bool
-	}{
-		{"new message and state", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, ClientID: "r1.0", Text: "hello"}, `{"v":1,"last_handled":1}`, 1, false},
-		{"another", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, ClientID: "r2.0", Text: "again"}, `{"v":1,"last_handled":2}`, 2, false},
-		{"duplicate still saves the state", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, ClientID: "r1.0", Text: "hello"}, `{"v":1,"last_handled":3}`, 1, true},
-		{"nil state clears it", kb.Message{ConvID: c.ID, Sender: kb.SenderBot, Text: "plain"}, "", 3, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var state []byte
-			if tt.state != "" {
-				state = []byte(tt.state)
-			}
-			got, dup, err := s.AppendMessageState(ctx, tt.m, state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Seq != tt.wantSeq || dup != tt.wantDup {
-				t.Fatalf("seq %d dup %v, want %d %v", got.Seq, dup, tt.wantSeq, tt.wantDup)
-			}
-			cv, err := s.Conversation(ctx, c.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(cv.State) != tt.state {
-				t.Fatalf("state %q, want %q", cv.State, tt.state)
-			}
-			if want := max(tt.wantSeq, cv.LastSeq); cv.LastSeq != want {
-				t.Fatalf("last seq %d", cv.LastSeq)
-			}
-		})
-	}
-	if _, _, err := s.AppendMessageState(ctx, kb.Message{ConvID: "nope", Sender: kb.SenderBot, Text: "x"}, []byte(`{}`)); !errors.Is(err, kb.ErrNotFound) {
-		t.Fatalf("unknown conversation: %v", err)
-	}
-	// The seq stays gap-free after the duplicate: the next message takes 4.
-	m, _, err := s.AppendMessage(ctx, kb.Message{ConvID: c.ID, Sender: kb.SenderCustomer, Text: "hi"})
-	if err != nil || m.Seq != 4 {
-		t.Fatalf("next seq %d, %v", m.Seq, err)
-	}
-}
-
 // TestAnswerTemplatesFromMemory: the store's own imports are answered at once; another process's
 // (here a second Store on the same file) within TemplateTTL.
 func TestAnswerTemplatesFromMemory(t *testing.T) {
