@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/shopchat/shopchat/chat"
 	"github.com/shopchat/shopchat/intents"
+	"github.com/shopchat/shopchat/internal/testbrowser"
 	shopkb "github.com/shopchat/shopchat/kb"
 	"github.com/shopchat/shopchat/nlp"
 	"github.com/shopchat/shopchat/web"
@@ -83,20 +82,6 @@ func (p *proxy) cut() {
 	p.conns = nil
 }
 
-func chromiumPath() string {
-	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	return ""
-}
-
 type shop struct {
 	srv   *chat.Server
 	store *shopkb.Store
@@ -143,22 +128,12 @@ func startShop(t *testing.T) *shop {
 
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath()
-	if path == "" {
-		t.Skip("chromium not found (install Debian's chromium package, or set CHROMIUM): skipping the browser test")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(browserProfileDir(t)),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx := testbrowser.Allocator(t)
 	bctx, cancelB := chromedp.NewContext(actx)
 	tctx, cancelT := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
+	t.Cleanup(func() { cancelT(); cancelB() })
 	if err := chromedp.Run(tctx); err != nil {
-		t.Skipf("chromium at %s does not start: %v", path, err)
+		t.Skipf("chromium at %s does not start: %v", testbrowser.Path(), err)
 	}
 	return tctx
 }
@@ -283,25 +258,4 @@ func TestWidgetOrderStatusReloadAndFlakyConnection(t *testing.T) {
 		t.Fatalf("widget shows %d messages, the store has %d", rendered, len(msgs))
 	}
 	_ = errors.New
-}
-
-// browserProfileDir is a fresh Chromium profile directory. Chromium's helper processes can still be
-// writing into it for a moment after the browser is killed, so it is removed with retries (and left
-// behind, with a log line, rather than failing the test) instead of through t.TempDir.
-func browserProfileDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "shopchat-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50; i++ {
-			if err = os.RemoveAll(dir); err == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Logf("could not remove the Chromium profile %s: %v", dir, err)
-	})
-	return dir
 }

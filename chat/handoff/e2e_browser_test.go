@@ -3,8 +3,6 @@ package handoff
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,22 +11,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/shopchat/shopchat/internal/testbrowser"
 	storekb "github.com/shopchat/shopchat/kb"
 	"github.com/shopchat/shopchat/web"
 )
-
-// chromiumPath finds the headless browser for the end-to-end test.
-func chromiumPath() string {
-	if p := os.Getenv("SHOPCHAT_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // waitJS polls a JavaScript condition in the page until it is true.
 func waitJS(ctx context.Context, what, expr string) error {
@@ -52,34 +38,13 @@ func waitJS(ctx context.Context, what, expr string) error {
 // queued, takes it and replies; the customer sees the agent join and the reply; the agent returns the
 // conversation to the bot, and the bot answers the next question.
 func TestBrowserHandoffEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	bin := chromiumPath()
-	if bin == "" {
-		t.Skip("no chromium found (install Debian's chromium or set SHOPCHAT_CHROMIUM)")
-	}
 	s := startStack(t, EngineConfig{ManualOnly: true})
 	s.srv.Handle("/", web.Handler(true))
 	if _, err := s.store.SaveCanned(context.Background(), storekb.CannedResponse{Shortcut: "greet", Title: "Greeting", Text: "Hi, {agent.name} here. How can I help?"}); err != nil {
 		t.Fatal(err)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(browserProfileDir(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1280, 900),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	allocCtx := testbrowser.Allocator(t, chromedp.WindowSize(1280, 900))
 	// The pinned chromedp's protocol tables predate some of this Chromium's event values; those
 	// decoding complaints are noise for this test, anything else is logged.
 	quiet := func(format string, args ...any) {
@@ -205,25 +170,4 @@ func TestBrowserHandoffEndToEnd(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// browserProfileDir is a fresh Chromium profile directory. Chromium's helper processes can still be
-// writing into it for a moment after the browser is killed, so it is removed with retries (and left
-// behind, with a log line, rather than failing the test) instead of through t.TempDir.
-func browserProfileDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "shopchat-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50; i++ {
-			if err = os.RemoveAll(dir); err == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Logf("could not remove the Chromium profile %s: %v", dir, err)
-	})
-	return dir
 }
