@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shopchat/shopchat/chat"
+	"github.com/shopchat/shopchat/chat/chattest"
 	"github.com/shopchat/shopchat/kb"
 )
 
@@ -75,10 +76,10 @@ func serveBench(b *testing.B, srv *chat.Server) (string, func()) {
 
 func loadRun(b *testing.B, bases []string) {
 	const customers = 48
-	clients := make([]*custClient, customers)
+	clients := make([]*chattest.Customer, customers)
 	for i := range clients {
-		c := &custClient{t: b, seen: map[int64]int{}}
-		c.connect(bases[i%len(bases)])
+		c := chattest.NewCustomer(b)
+		c.Connect(bases[i%len(bases)])
 		clients[i] = c
 	}
 	var mu sync.Mutex
@@ -94,9 +95,9 @@ func loadRun(b *testing.B, bases []string) {
 			mine := make([]time.Duration, 0, per)
 			for j := 0; j < per; j++ {
 				t0 := time.Now()
-				c.say(fmt.Sprintf("m%d", j), "where is my order?")
-				c.wait("reply", func(e chat.Envelope) bool {
-					return e.Type == chat.TypeMessage && payload(e)["sender"] == kb.SenderBot
+				c.Say(fmt.Sprintf("m%d", j), "where is my order?")
+				c.Wait("reply", func(e chat.Envelope) bool {
+					return e.Type == chat.TypeMessage && chattest.Payload(e)["sender"] == kb.SenderBot
 				})
 				mine = append(mine, time.Since(t0))
 			}
@@ -109,7 +110,7 @@ func loadRun(b *testing.B, bases []string) {
 	el := time.Since(start)
 	b.StopTimer()
 	for _, c := range clients {
-		c.ws.Close()
+		c.WS.Close()
 	}
 	if len(lat) == 0 {
 		b.Fatal("no reply arrived")

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/shopchat/shopchat/chat"
+	"github.com/shopchat/shopchat/chat/chattest"
 	"github.com/shopchat/shopchat/chat/handoff"
 	"github.com/shopchat/shopchat/intents"
 	"github.com/shopchat/shopchat/kb"
@@ -98,115 +99,9 @@ func (cn *clusterNode) kill() {
 	cn.node.Close()
 }
 
-// custClient is a widget-like client of a node's customer socket that remembers every seq it got.
-type custClient struct {
-	t     testing.TB
-	ws    *websocket.Conn
-	ch    chan chat.Envelope
-	conv  string
-	token string
-
-	mu      sync.Mutex
-	seen    map[int64]int // seq -> how many times a message/event frame carried it
-	maxSeen int64
-}
-
-func newCustomer(t *testing.T) *custClient {
-	return &custClient{t: t, seen: map[int64]int{}}
-}
-
-// connect opens a socket to base and says hello (resuming when it has a token).
-func (c *custClient) connect(base string) chat.Envelope {
-	c.t.Helper()
-	h := http.Header{}
-	h.Set("Origin", base)
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws", h)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.ws = ws
-	c.ch = make(chan chat.Envelope, 256)
-	c.t.Cleanup(func() { ws.Close() })
-	ch := c.ch
-	go func() {
-		defer close(ch)
-		for {
-			var env chat.Envelope
-			if err := ws.ReadJSON(&env); err != nil {
-				return
-			}
-			if (env.Type == chat.TypeMessage || env.Type == chat.TypeEvent) && env.Seq > 0 {
-				c.mu.Lock()
-				c.seen[env.Seq]++
-				c.maxSeen = max(c.maxSeen, env.Seq)
-				c.mu.Unlock()
-			}
-			if env.Type == chat.TypeAck && env.Seq > 0 {
-				c.mu.Lock()
-				if c.seen[env.Seq] == 0 { // its own message, stored: the ack is its one copy
-					c.seen[env.Seq] = 1
-				}
-				c.maxSeen = max(c.maxSeen, env.Seq)
-				c.mu.Unlock()
-			}
-			ch <- env
-		}
-	}()
-	p := map[string]any{}
-	if c.token != "" {
-		c.mu.Lock()
-		p["token"], p["last_seq"] = c.token, c.maxSeen
-		c.mu.Unlock()
-	}
-	b, _ := json.Marshal(p)
-	if err := ws.WriteJSON(chat.Envelope{V: 1, Type: chat.TypeHello, ID: "hello", Payload: b}); err != nil {
-		c.t.Fatal(err)
-	}
-	w := c.wait("welcome", func(e chat.Envelope) bool { return e.Type == chat.TypeWelcome })
-	c.conv = w.Conv
-	c.token, _ = payload(w)["token"].(string)
-	return w
-}
-
-func (c *custClient) say(id, text string) {
-	c.t.Helper()
-	b, _ := json.Marshal(map[string]string{"text": text})
-	if err := c.ws.WriteJSON(chat.Envelope{V: 1, Type: chat.TypeMessage, ID: id, Conv: c.conv, Payload: b}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c *custClient) wait(what string, ok func(chat.Envelope) bool) chat.Envelope {
-	c.t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		select {
-		case env, open := <-c.ch:
-			if !open {
-				c.t.Fatalf("customer socket closed while waiting for %s", what)
-			}
-			if ok(env) {
-				return env
-			}
-		case <-deadline:
-			c.t.Fatalf("customer: timed out waiting for %s", what)
-		}
-	}
-}
-
-func payload(e chat.Envelope) map[string]any {
-	var m map[string]any
-	_ = json.Unmarshal(e.Payload, &m)
-	return m
-}
-
-func event(name string) func(chat.Envelope) bool {
-	return func(e chat.Envelope) bool { return e.Type == chat.TypeEvent && payload(e)["event"] == name }
-}
-
 func fromAgent(text string) func(chat.Envelope) bool {
 	return func(e chat.Envelope) bool {
-		return e.Type == chat.TypeMessage && payload(e)["sender"] == kb.SenderAgent && payload(e)["text"] == text
+		return e.Type == chat.TypeMessage && chattest.Payload(e)["sender"] == kb.SenderAgent && chattest.Payload(e)["text"] == text
 	}
 }
 
@@ -332,27 +227,29 @@ func TestClusterThreeNodes(t *testing.T) {
 	}
 	console := maya.consoleSocket(n2.base)
 
-	cu := newCustomer(t)
-	cu.connect(n1.base)
-	cu.say("m1", "where is my order?")
-	cu.wait("bot answer", func(e chat.Envelope) bool { return e.Type == chat.TypeMessage && payload(e)["sender"] == kb.SenderBot })
-	cu.say("m2", "I want to talk to a human")
-	q := cu.wait("queued", event("handoff.queued"))
-	if payload(q)["position"] != float64(1) {
-		t.Fatalf("queued: %v", payload(q))
+	cu := chattest.NewCustomer(t)
+	cu.Connect(n1.base)
+	cu.Say("m1", "where is my order?")
+	cu.Wait("bot answer", func(e chat.Envelope) bool {
+		return e.Type == chat.TypeMessage && chattest.Payload(e)["sender"] == kb.SenderBot
+	})
+	cu.Say("m2", "I want to talk to a human")
+	q := cu.Wait("queued", chattest.IsEvent("handoff.queued"))
+	if chattest.Payload(q)["position"] != float64(1) {
+		t.Fatalf("queued: %v", chattest.Payload(q))
 	}
 	// The agent on node 2 takes it and replies; the customer on node 1 gets both.
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/claim", nil, nil); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/claim", nil, nil); code != 200 {
 		t.Fatalf("claim on node 2: %d", code)
 	}
-	j := cu.wait("agent joined", event("handoff.assigned"))
-	if payload(j)["agent_name"] != "Maya" {
-		t.Fatalf("joined: %v", payload(j))
+	j := cu.Wait("agent joined", chattest.IsEvent("handoff.assigned"))
+	if chattest.Payload(j)["agent_name"] != "Maya" {
+		t.Fatalf("joined: %v", chattest.Payload(j))
 	}
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/reply", map[string]string{"text": "Hi, Maya here."}, nil); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/reply", map[string]string{"text": "Hi, Maya here."}, nil); code != 200 {
 		t.Fatalf("reply: %d", code)
 	}
-	cu.wait("agent reply", fromAgent("Hi, Maya here."))
+	cu.Wait("agent reply", fromAgent("Hi, Maya here."))
 	// The login made on node 2 is valid on node 3 (the session is in PostgreSQL), and node 3 sees the
 	// assignment made through node 2.
 	var mine struct {
@@ -361,57 +258,53 @@ func TestClusterThreeNodes(t *testing.T) {
 	if code := (&agentHTTP{t: t, base: n3.base, c: maya.c, csrf: maya.csrf}).do("GET", "/console/api/mine", nil, &mine); code != 200 {
 		t.Fatalf("session made on node 2, used on node 3: %d", code)
 	}
-	if len(mine.Mine) != 1 || mine.Mine[0].ConvID != cu.conv {
+	if len(mine.Mine) != 1 || mine.Mine[0].ConvID != cu.Conv {
 		t.Fatalf("node 3 sees Maya's conversations as %+v", mine.Mine)
 	}
 
 	// Node 1 dies. The agent replies while the customer is away.
 	n1.kill()
 	waitFor(t, 15*time.Second, "a new handoff leader", func() bool { return n2.node.Dispatcher.IsLeader() || n3.node.Dispatcher.IsLeader() })
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/reply", map[string]string{"text": "Your parcel left our warehouse."}, nil); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/reply", map[string]string{"text": "Your parcel left our warehouse."}, nil); code != 200 {
 		t.Fatalf("reply after node 1 died: %d", code)
 	}
 
 	// The customer resumes on node 3 and gets what it missed, once.
-	w := cu.connect(n3.base)
-	if payload(w)["resumed"] != true || w.Conv == "" {
-		t.Fatalf("resume on node 3: %v", payload(w))
+	w := cu.Connect(n3.base)
+	if chattest.Payload(w)["resumed"] != true || w.Conv == "" {
+		t.Fatalf("resume on node 3: %v", chattest.Payload(w))
 	}
-	cu.wait("missed agent reply", fromAgent("Your parcel left our warehouse."))
+	cu.Wait("missed agent reply", fromAgent("Your parcel left our warehouse."))
 	// A message resent after the reconnect is stored once.
-	cu.say("m2", "I want to talk to a human")
-	a := cu.wait("ack of the resent message", func(e chat.Envelope) bool { return e.Type == chat.TypeAck && e.ID == "m2" })
-	if payload(a)["duplicate"] != true {
-		t.Fatalf("resent message not recognised: %v", payload(a))
+	cu.Say("m2", "I want to talk to a human")
+	a := cu.Wait("ack of the resent message", func(e chat.Envelope) bool { return e.Type == chat.TypeAck && e.ID == "m2" })
+	if chattest.Payload(a)["duplicate"] != true {
+		t.Fatalf("resent message not recognised: %v", chattest.Payload(a))
 	}
 	// The conversation is still Maya's: the bot stays silent, Maya answers from node 2.
-	cu.say("m3", "thanks! when will it arrive?")
-	cu.wait("ack", func(e chat.Envelope) bool { return e.Type == chat.TypeAck && e.ID == "m3" })
+	cu.Say("m3", "thanks! when will it arrive?")
+	cu.Wait("ack", func(e chat.Envelope) bool { return e.Type == chat.TypeAck && e.ID == "m3" })
 	waitFrame(t, console, "the customer's message from node 3 on Maya's console on node 2", func(f map[string]any) bool {
 		m, _ := f["message"].(map[string]any)
 		return f["type"] == "message" && m != nil && m["text"] == "thanks! when will it arrive?"
 	})
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/reply", map[string]string{"text": "Tomorrow before noon."}, nil); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/reply", map[string]string{"text": "Tomorrow before noon."}, nil); code != 200 {
 		t.Fatalf("reply after failover: %d", code)
 	}
-	cu.wait("agent reply after failover", fromAgent("Tomorrow before noon."))
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/resolve", nil, nil); code != 200 {
+	cu.Wait("agent reply after failover", fromAgent("Tomorrow before noon."))
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/resolve", nil, nil); code != 200 {
 		t.Fatalf("resolve after failover: %d", code)
 	}
-	cu.wait("resolved", event("handoff.resolved"))
+	cu.Wait("resolved", chattest.IsEvent("handoff.resolved"))
 
 	// Nothing lost, nothing duplicated: the customer saw every stored seq exactly once.
-	stored, err := n2.node.Store.MessagesAfter(ctx, cu.conv, 0, 1000)
+	stored, err := n2.node.Store.MessagesAfter(ctx, cu.Conv, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the customer to see every stored message", func() bool {
-		cu.mu.Lock()
-		defer cu.mu.Unlock()
-		return cu.maxSeen >= stored[len(stored)-1].Seq
+		return cu.MaxSeen() >= stored[len(stored)-1].Seq
 	})
-	cu.mu.Lock()
-	defer cu.mu.Unlock()
 	for i, m := range stored {
 		if m.Seq != int64(i+1) {
 			t.Fatalf("stored seqs have a gap at %d: %d", i+1, m.Seq)
@@ -422,7 +315,7 @@ func TestClusterThreeNodes(t *testing.T) {
 		if m.Type == "note" {
 			continue
 		}
-		if n := cu.seen[m.Seq]; n != 1 {
+		if n := cu.Seen(m.Seq); n != 1 {
 			t.Fatalf("seq %d (%s %q) reached the customer %d times", m.Seq, m.Sender, m.Text, n)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shopchat/shopchat/chat"
+	"github.com/shopchat/shopchat/chat/chattest"
 	"github.com/shopchat/shopchat/kb"
 )
 
@@ -91,12 +92,14 @@ func TestNodeServesLocalSocketsWhileNATSIsAway(t *testing.T) {
 	env.nats = ns.url()
 	cn := startClusterNode(t, env, "solo")
 	waitFor(t, 10*time.Second, "the node to lead", cn.node.Dispatcher.IsLeader)
-	botReply := func(e chat.Envelope) bool { return e.Type == chat.TypeMessage && payload(e)["sender"] == kb.SenderBot }
+	botReply := func(e chat.Envelope) bool {
+		return e.Type == chat.TypeMessage && chattest.Payload(e)["sender"] == kb.SenderBot
+	}
 
-	cu := newCustomer(t)
-	cu.connect(cn.base)
-	cu.say("m1", "where is my order?")
-	cu.wait("bot answer", botReply)
+	cu := chattest.NewCustomer(t)
+	cu.Connect(cn.base)
+	cu.Say("m1", "where is my order?")
+	cu.Wait("bot answer", botReply)
 	if code, body := get(t, cn.base+"/readyz"); !strings.Contains(body, `"nats":{"ready":true}`) {
 		t.Fatalf("readyz with NATS up: %d %s", code, body)
 	}
@@ -109,8 +112,8 @@ func TestNodeServesLocalSocketsWhileNATSIsAway(t *testing.T) {
 	if _, m := get(t, cn.base+"/metrics"); !strings.Contains(m, "shopchat_cluster_nats_connected 0") {
 		t.Fatal("metrics do not say NATS is away")
 	}
-	cu.say("m2", "and my refund?")
-	cu.wait("bot answer while NATS is away", botReply)
+	cu.Say("m2", "and my refund?")
+	cu.Wait("bot answer while NATS is away", botReply)
 
 	ns.start()
 	waitFor(t, 15*time.Second, "NATS back in readyz", func() bool {
@@ -120,6 +123,6 @@ func TestNodeServesLocalSocketsWhileNATSIsAway(t *testing.T) {
 	if _, m := get(t, cn.base+"/metrics"); !strings.Contains(m, "shopchat_cluster_nats_connected 1") {
 		t.Fatal("metrics do not say NATS is back")
 	}
-	cu.say("m3", "thanks")
-	cu.wait("bot answer after NATS is back", botReply)
+	cu.Say("m3", "thanks")
+	cu.Wait("bot answer after NATS is back", botReply)
 }

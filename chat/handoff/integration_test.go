@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/shopchat/shopchat/chat"
+	"github.com/shopchat/shopchat/chat/chattest"
 	"github.com/shopchat/shopchat/intents"
 	"github.com/shopchat/shopchat/kb"
 )
@@ -108,75 +107,12 @@ func startStack(t testing.TB, ecfg EngineConfig) *stack {
 	return s
 }
 
-// customer is a widget-like client of the customer socket.
-type customer struct {
-	t    testing.TB
-	ws   *websocket.Conn
-	conv string
-	mu   sync.Mutex
-	got  []chat.Envelope
-	ch   chan chat.Envelope
-}
-
-func (s *stack) customer(t testing.TB) *customer {
+// customer connects a widget-like client to the stack's customer socket.
+func (s *stack) customer(t testing.TB) *chattest.Customer {
 	t.Helper()
-	h := http.Header{}
-	h.Set("Origin", s.base)
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.base, "http")+"/ws", h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &customer{t: t, ws: ws, ch: make(chan chat.Envelope, 256)}
-	t.Cleanup(func() { ws.Close() })
-	go func() {
-		for {
-			var env chat.Envelope
-			if err := ws.ReadJSON(&env); err != nil {
-				close(c.ch)
-				return
-			}
-			c.ch <- env
-		}
-	}()
-	_ = ws.WriteJSON(chat.Envelope{V: 1, Type: chat.TypeHello})
-	w := c.wait("welcome", func(e chat.Envelope) bool { return e.Type == chat.TypeWelcome })
-	c.conv = w.Conv
+	c := chattest.NewCustomer(t)
+	c.Connect(s.base)
 	return c
-}
-
-func (c *customer) say(id, text string) {
-	b, _ := json.Marshal(map[string]string{"text": text})
-	if err := c.ws.WriteJSON(chat.Envelope{V: 1, Type: chat.TypeMessage, ID: id, Conv: c.conv, Payload: b}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c *customer) wait(what string, ok func(chat.Envelope) bool) chat.Envelope {
-	c.t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case env, open := <-c.ch:
-			if !open {
-				c.t.Fatalf("customer socket closed waiting for %s", what)
-			}
-			if ok(env) {
-				return env
-			}
-		case <-deadline:
-			c.t.Fatalf("customer: timed out waiting for %s", what)
-		}
-	}
-}
-
-func pay(e chat.Envelope) map[string]any {
-	var m map[string]any
-	_ = json.Unmarshal(e.Payload, &m)
-	return m
-}
-
-func isEvent(name string) func(chat.Envelope) bool {
-	return func(e chat.Envelope) bool { return e.Type == chat.TypeEvent && pay(e)["event"] == name }
 }
 
 func (s *stack) agentLogin(t *testing.T, name string) *agentClient {
@@ -201,30 +137,32 @@ func TestHandoffOverRealSockets(t *testing.T) {
 	ws.wait(t, "hello", func(f frame) bool { return f.Type == "hello" })
 
 	cu := s.customer(t)
-	cu.say("m1", "Where is my order?")
-	cu.wait("bot answer", func(e chat.Envelope) bool { return e.Type == chat.TypeMessage && pay(e)["sender"] == "bot" })
-	cu.say("m2", "I want to talk to a human")
-	q := cu.wait("queued", isEvent("handoff.queued"))
-	if p := pay(q); p["position"] != float64(1) {
+	cu.Say("m1", "Where is my order?")
+	cu.Wait("bot answer", func(e chat.Envelope) bool {
+		return e.Type == chat.TypeMessage && chattest.Payload(e)["sender"] == "bot"
+	})
+	cu.Say("m2", "I want to talk to a human")
+	q := cu.Wait("queued", chattest.IsEvent("handoff.queued"))
+	if p := chattest.Payload(q); p["position"] != float64(1) {
 		t.Fatalf("queued %v", p)
 	}
 	ws.wait(t, "queue shows the customer", func(f frame) bool {
-		return f.Type == "queue" && len(f.Queue) == 1 && f.Queue[0].ConvID == cu.conv
+		return f.Type == "queue" && len(f.Queue) == 1 && f.Queue[0].ConvID == cu.Conv
 	})
 	// while queued the bot stays silent
-	cu.say("m3", "hello?")
+	cu.Say("m3", "hello?")
 	// the agent takes it
 	var res struct{ Handoff Handoff }
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/claim", nil, &res); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/claim", nil, &res); code != 200 {
 		t.Fatalf("claim %d", code)
 	}
-	j := cu.wait("agent joined", isEvent("handoff.assigned"))
-	if pay(j)["agent_name"] != "Maya" {
-		t.Fatalf("joined %v", pay(j))
+	j := cu.Wait("agent joined", chattest.IsEvent("handoff.assigned"))
+	if chattest.Payload(j)["agent_name"] != "Maya" {
+		t.Fatalf("joined %v", chattest.Payload(j))
 	}
 	// transcript shows what the bot understood
 	var tr transcript
-	maya.do("GET", "/console/api/conversations/"+cu.conv, nil, &tr)
+	maya.do("GET", "/console/api/conversations/"+cu.Conv, nil, &tr)
 	found := false
 	for _, m := range tr.Messages {
 		if m.Sender == kb.SenderCustomer && m.Text == "I want to talk to a human" && m.Intent == "talk_to_human" && m.Confidence > 0.9 {
@@ -238,49 +176,51 @@ func TestHandoffOverRealSockets(t *testing.T) {
 		t.Fatalf("transcript %+v", tr.Messages)
 	}
 	// typing, then the reply
-	_ = ws.conn.WriteJSON(inFrame{Type: "typing", Conv: cu.conv, Typing: true})
-	cu.wait("agent typing", func(e chat.Envelope) bool {
-		return e.Type == chat.TypeTyping && pay(e)["sender"] == "agent" && pay(e)["state"] == true
+	_ = ws.conn.WriteJSON(inFrame{Type: "typing", Conv: cu.Conv, Typing: true})
+	cu.Wait("agent typing", func(e chat.Envelope) bool {
+		return e.Type == chat.TypeTyping && chattest.Payload(e)["sender"] == "agent" && chattest.Payload(e)["state"] == true
 	})
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/reply", map[string]string{"text": "Hi, Maya here. Let me check."}, nil); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/reply", map[string]string{"text": "Hi, Maya here. Let me check."}, nil); code != 200 {
 		t.Fatal(code)
 	}
-	r := cu.wait("agent reply", func(e chat.Envelope) bool { return e.Type == chat.TypeMessage && pay(e)["sender"] == "agent" })
-	if pay(r)["text"] != "Hi, Maya here. Let me check." || pay(r)["agent_name"] != "Maya" {
-		t.Fatalf("reply %v", pay(r))
+	r := cu.Wait("agent reply", func(e chat.Envelope) bool {
+		return e.Type == chat.TypeMessage && chattest.Payload(e)["sender"] == "agent"
+	})
+	if chattest.Payload(r)["text"] != "Hi, Maya here. Let me check." || chattest.Payload(r)["agent_name"] != "Maya" {
+		t.Fatalf("reply %v", chattest.Payload(r))
 	}
 	// the customer's answer reaches the console with its NLU
-	cu.say("m4", "thanks, it's order A10023")
+	cu.Say("m4", "thanks, it's order A10023")
 	ws.wait(t, "customer message on the console", func(f frame) bool {
 		return f.Type == "message" && f.Message.Sender == kb.SenderCustomer && f.Message.Text == "thanks, it's order A10023" && f.Message.Intent != ""
 	})
 	// back to the bot, which answers the next question
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/return", nil, nil); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/return", nil, nil); code != 200 {
 		t.Fatal(code)
 	}
-	cu.wait("returned", isEvent("handoff.returned"))
-	cu.say("m5", "when will it arrive?")
-	cu.wait("bot answers again", func(e chat.Envelope) bool {
-		return e.Type == chat.TypeMessage && pay(e)["sender"] == "bot" && strings.Contains(fmt.Sprint(pay(e)["text"]), "arrive tomorrow")
+	cu.Wait("returned", chattest.IsEvent("handoff.returned"))
+	cu.Say("m5", "when will it arrive?")
+	cu.Wait("bot answers again", func(e chat.Envelope) bool {
+		return e.Type == chat.TypeMessage && chattest.Payload(e)["sender"] == "bot" && strings.Contains(fmt.Sprint(chattest.Payload(e)["text"]), "arrive tomorrow")
 	})
 
 	// a second handoff, resolved, then rated over the socket
-	cu.say("m6", "actually, a person please")
-	cu.wait("queued again", isEvent("handoff.queued"))
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/claim", nil, nil); code != 200 {
+	cu.Say("m6", "actually, a person please")
+	cu.Wait("queued again", chattest.IsEvent("handoff.queued"))
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/claim", nil, nil); code != 200 {
 		t.Fatal(code)
 	}
-	cu.wait("joined again", isEvent("handoff.assigned"))
-	maya.do("POST", "/console/api/conversations/"+cu.conv+"/reply", map[string]string{"text": "Done: refund issued."}, nil)
-	if code := maya.do("POST", "/console/api/conversations/"+cu.conv+"/resolve", nil, nil); code != 200 {
+	cu.Wait("joined again", chattest.IsEvent("handoff.assigned"))
+	maya.do("POST", "/console/api/conversations/"+cu.Conv+"/reply", map[string]string{"text": "Done: refund issued."}, nil)
+	if code := maya.do("POST", "/console/api/conversations/"+cu.Conv+"/resolve", nil, nil); code != 200 {
 		t.Fatal(code)
 	}
-	cu.wait("csat question", isEvent("csat.request"))
-	_ = cu.ws.WriteJSON(chat.Envelope{V: 1, Type: "csat", ID: "r1", Conv: cu.conv, Payload: json.RawMessage(`{"rating":4,"comment":"fast"}`)})
-	_ = cu.ws.WriteJSON(chat.Envelope{V: 1, Type: "csat", ID: "r2", Conv: cu.conv, Payload: json.RawMessage(`{"rating":5}`)})
-	e := cu.wait("second rating refused", func(e chat.Envelope) bool { return e.Type == chat.TypeError })
-	if pay(e)["code"] != chat.CodeBadRequest || !strings.Contains(fmt.Sprint(pay(e)["message"]), "already rated") {
-		t.Fatalf("%v", pay(e))
+	cu.Wait("csat question", chattest.IsEvent("csat.request"))
+	_ = cu.WS.WriteJSON(chat.Envelope{V: 1, Type: "csat", ID: "r1", Conv: cu.Conv, Payload: json.RawMessage(`{"rating":4,"comment":"fast"}`)})
+	_ = cu.WS.WriteJSON(chat.Envelope{V: 1, Type: "csat", ID: "r2", Conv: cu.Conv, Payload: json.RawMessage(`{"rating":5}`)})
+	e := cu.Wait("second rating refused", func(e chat.Envelope) bool { return e.Type == chat.TypeError })
+	if chattest.Payload(e)["code"] != chat.CodeBadRequest || !strings.Contains(fmt.Sprint(chattest.Payload(e)["message"]), "already rated") {
+		t.Fatalf("%v", chattest.Payload(e))
 	}
 }
 
@@ -290,23 +230,23 @@ func TestQueuePositionsReachCustomers(t *testing.T) {
 	s := startStack(t, EngineConfig{ManualOnly: true})
 	maya := s.agentLogin(t, "Maya")
 	maya.do("POST", "/console/api/status", map[string]string{"status": "online"}, nil)
-	var cs []*customer
+	var cs []*chattest.Customer
 	for i := 0; i < 3; i++ {
 		c := s.customer(t)
-		c.say("h", "a human please")
-		p := c.wait("queued", isEvent("handoff.queued"))
-		if pay(p)["position"] != float64(i+1) {
-			t.Fatalf("customer %d position %v", i, pay(p))
+		c.Say("h", "a human please")
+		p := c.Wait("queued", chattest.IsEvent("handoff.queued"))
+		if chattest.Payload(p)["position"] != float64(i+1) {
+			t.Fatalf("customer %d position %v", i, chattest.Payload(p))
 		}
 		cs = append(cs, c)
 	}
-	if code := maya.do("POST", "/console/api/conversations/"+cs[0].conv+"/claim", nil, nil); code != 200 {
+	if code := maya.do("POST", "/console/api/conversations/"+cs[0].Conv+"/claim", nil, nil); code != 200 {
 		t.Fatal(code)
 	}
 	for i, c := range cs[1:] {
-		p := c.wait("new position", isEvent("handoff.position"))
-		if pay(p)["position"] != float64(i+1) {
-			t.Fatalf("customer %d now %v", i+1, pay(p))
+		p := c.Wait("new position", chattest.IsEvent("handoff.position"))
+		if chattest.Payload(p)["position"] != float64(i+1) {
+			t.Fatalf("customer %d now %v", i+1, chattest.Payload(p))
 		}
 	}
 }
@@ -327,11 +267,11 @@ func BenchmarkHandoffToAgentJoined(b *testing.B) {
 		cu := s.customer(b)
 		b.StartTimer()
 		start := time.Now()
-		cu.say("h", "a human please")
-		cu.wait("agent joined", isEvent("handoff.assigned"))
+		cu.Say("h", "a human please")
+		cu.Wait("agent joined", chattest.IsEvent("handoff.assigned"))
 		lat = append(lat, time.Since(start))
 		b.StopTimer()
-		cu.ws.Close()
+		cu.WS.Close()
 		b.StartTimer()
 	}
 	b.StopTimer()
