@@ -170,19 +170,7 @@ func (s *Store) SaveHandoff(ctx context.Context, h HandoffRecord) error {
 		return s.wrapErr("save handoff", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO handoffs(`+handoffColumns+`, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(conv_id, requested_at) DO UPDATE SET
-			customer_id = excluded.customer_id, state = excluded.state, skill = excluded.skill,
-			priority = excluded.priority, reason = excluded.reason,
-			agent_id = CASE WHEN excluded.agent_id <> '' THEN excluded.agent_id ELSE handoffs.agent_id END,
-			requeues = excluded.requeues, queued_at = excluded.queued_at,
-			assigned_at = CASE WHEN handoffs.assigned_at <> 0 THEN handoffs.assigned_at ELSE excluded.assigned_at END,
-			first_response_at = CASE WHEN handoffs.first_response_at <> 0 THEN handoffs.first_response_at ELSE excluded.first_response_at END,
-			resolved_at = excluded.resolved_at,
-			outcome = CASE WHEN excluded.outcome <> '' THEN excluded.outcome ELSE handoffs.outcome END,
-			version = excluded.version, updated_at = excluded.updated_at
-		WHERE excluded.version >= handoffs.version`,
+	res, err := tx.ExecContext(ctx, handoffUpsertSQL,
 		h.ConvID, ms(h.RequestedAt), h.CustomerID, h.State, h.Skill, h.Priority, h.Reason, h.AgentID, h.Requeues,
 		ms(h.QueuedAt), ms(h.AssignedAt), ms(h.FirstResponseAt), ms(h.ResolvedAt), h.Outcome, h.Version, now)
 	if err != nil {

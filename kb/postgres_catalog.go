@@ -184,14 +184,7 @@ func (s *PGStore) FindProducts(ctx context.Context, query string, limit int) ([]
 		limit = 10
 	}
 	query = strings.TrimSpace(query)
-	var out []Product
-	seen := map[string]bool{}
-	if query != "" && len(query) <= 64 && !strings.ContainsAny(query, " \t") {
-		if p, err := s.ProductBySKU(ctx, query); err == nil && p.Active {
-			out = append(out, p)
-			seen[p.SKU] = true
-		}
-	}
+	out, seen := exactSKUFirst(ctx, query, s.ProductBySKU)
 	terms := pgTerms(query, 16)
 	if len(terms) == 0 {
 		return out, nil

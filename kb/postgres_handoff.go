@@ -150,6 +150,9 @@ func (s *PGStore) DeleteAgentSessions(ctx context.Context, agentID string) error
 	return pgWrap("delete sessions", err)
 }
 
+// pgHandoffUpsertSQL is handoffUpsertSQL with PostgreSQL's placeholders.
+var pgHandoffUpsertSQL = pgSQL(handoffUpsertSQL)
+
 // SaveHandoff inserts or updates a handoff episode (only when h.Version is not older than the stored
 // one, so late writes, from this node or another, never undo newer ones), keeps the first assignment
 // and first reply times, and sets the conversation's status when the conversation exists.
@@ -168,19 +171,7 @@ func (s *PGStore) SaveHandoff(ctx context.Context, h HandoffRecord) error {
 		return pgWrap("save handoff", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	tag, err := tx.Exec(ctx, `INSERT INTO handoffs(`+handoffColumns+`, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-		ON CONFLICT (conv_id, requested_at) DO UPDATE SET
-			customer_id = excluded.customer_id, state = excluded.state, skill = excluded.skill,
-			priority = excluded.priority, reason = excluded.reason,
-			agent_id = CASE WHEN excluded.agent_id <> '' THEN excluded.agent_id ELSE handoffs.agent_id END,
-			requeues = excluded.requeues, queued_at = excluded.queued_at,
-			assigned_at = CASE WHEN handoffs.assigned_at <> 0 THEN handoffs.assigned_at ELSE excluded.assigned_at END,
-			first_response_at = CASE WHEN handoffs.first_response_at <> 0 THEN handoffs.first_response_at ELSE excluded.first_response_at END,
-			resolved_at = excluded.resolved_at,
-			outcome = CASE WHEN excluded.outcome <> '' THEN excluded.outcome ELSE handoffs.outcome END,
-			version = excluded.version, updated_at = excluded.updated_at
-		WHERE excluded.version >= handoffs.version`,
+	tag, err := tx.Exec(ctx, pgHandoffUpsertSQL,
 		h.ConvID, ms(h.RequestedAt), h.CustomerID, h.State, h.Skill, h.Priority, h.Reason, h.AgentID, h.Requeues,
 		ms(h.QueuedAt), ms(h.AssignedAt), ms(h.FirstResponseAt), ms(h.ResolvedAt), h.Outcome, h.Version, now)
 	if err != nil {
