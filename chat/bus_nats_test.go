@@ -11,70 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopchat/shopchat/internal/testnats"
 	"github.com/shopchat/shopchat/kb"
 )
-
-// natsServer runs a real nats-server on a free port, or skips when the binary is absent.
-type natsServer struct {
-	t    *testing.T
-	bin  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func startNATSServer(t *testing.T, port int) *natsServer {
-	t.Helper()
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/nats-server", "/usr/bin/nats-server"} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-			}
-		}
-	}
-	if bin == "" {
-		t.Skip("nats-server not installed (Debian package nats-server); skipping the NATS bus test")
-	}
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
-	s := &natsServer{t: t, bin: bin, port: port}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(s.port) }
-
-func (s *natsServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port)); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.t.Fatal("nats-server did not start")
-}
-
-func (s *natsServer) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		s.cmd = nil
-	}
-}
 
 type collector struct {
 	mu  sync.Mutex
@@ -133,10 +72,10 @@ func waitConnected(t *testing.T, b *NATSBus, want bool) {
 }
 
 func TestNATSBusAcrossNodes(t *testing.T) {
-	srv := startNATSServer(t, 0)
+	srv := testnats.Start(t)
 	prefix := fmt.Sprintf("t%d", time.Now().UnixNano())
-	a := newTestNATSBus(t, srv.url(), prefix)
-	b := newTestNATSBus(t, srv.url(), prefix)
+	a := newTestNATSBus(t, srv.URL(), prefix)
+	b := newTestNATSBus(t, srv.URL(), prefix)
 	waitConnected(t, a, true)
 	waitConnected(t, b, true)
 	onA, onB, allB := newCollector(), newCollector(), newCollector()
@@ -189,10 +128,10 @@ func TestNATSBusAcrossNodes(t *testing.T) {
 // TestNATSBusOutage stops the NATS server: nodes keep delivering locally and say they are not ready;
 // when it comes back they reconnect and the cluster's delivery resumes.
 func TestNATSBusOutage(t *testing.T) {
-	srv := startNATSServer(t, 0)
+	srv := testnats.Start(t)
 	prefix := fmt.Sprintf("t%d", time.Now().UnixNano())
-	a := newTestNATSBus(t, srv.url(), prefix)
-	b := newTestNATSBus(t, srv.url(), prefix)
+	a := newTestNATSBus(t, srv.URL(), prefix)
+	b := newTestNATSBus(t, srv.URL(), prefix)
 	waitConnected(t, a, true)
 	waitConnected(t, b, true)
 	onA, onB := newCollector(), newCollector()
@@ -200,7 +139,7 @@ func TestNATSBusOutage(t *testing.T) {
 	b.Subscribe("c", onB.handle)
 	_ = b.nc.Flush()
 	ctx := context.Background()
-	srv.stop()
+	srv.Stop()
 	waitConnected(t, a, false)
 	if err := a.Ready(ctx); err == nil {
 		t.Fatal("ready while NATS is down")
@@ -209,7 +148,7 @@ func TestNATSBusOutage(t *testing.T) {
 		t.Fatalf("publish while NATS is down: %v", err)
 	}
 	onA.wait(t, 1) // local sockets still served
-	srv.start()
+	srv.Restart()
 	waitConnected(t, a, true)
 	waitConnected(t, b, true)
 	_ = b.nc.Flush()
