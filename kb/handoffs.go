@@ -156,13 +156,8 @@ func (s *Store) SaveHandoff(ctx context.Context, h HandoffRecord) error {
 	if err != nil {
 		return fmt.Errorf("kb: save handoff: %w", err)
 	}
-	if h.ConvID == "" || h.RequestedAt.IsZero() {
-		return fmt.Errorf("kb: save handoff: %w: empty conversation or request time", ErrInvalid)
-	}
-	switch h.State {
-	case HandoffBot, HandoffQueued, HandoffAssigned, HandoffResolved:
-	default:
-		return fmt.Errorf("kb: save handoff: %w: state %q", ErrInvalid, h.State)
+	if err := validateHandoff(h); err != nil {
+		return err
 	}
 	now := s.now().UnixMilli()
 	tx, err := w.BeginTx(ctx, nil)

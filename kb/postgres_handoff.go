@@ -157,13 +157,8 @@ var pgHandoffUpsertSQL = pgSQL(handoffUpsertSQL)
 // one, so late writes, from this node or another, never undo newer ones), keeps the first assignment
 // and first reply times, and sets the conversation's status when the conversation exists.
 func (s *PGStore) SaveHandoff(ctx context.Context, h HandoffRecord) error {
-	if h.ConvID == "" || h.RequestedAt.IsZero() {
-		return fmt.Errorf("kb: save handoff: %w: empty conversation or request time", ErrInvalid)
-	}
-	switch h.State {
-	case HandoffBot, HandoffQueued, HandoffAssigned, HandoffResolved:
-	default:
-		return fmt.Errorf("kb: save handoff: %w: state %q", ErrInvalid, h.State)
+	if err := validateHandoff(h); err != nil {
+		return err
 	}
 	now := ms(pgNow())
 	tx, err := s.pool.Begin(ctx)

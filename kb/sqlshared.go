@@ -2,6 +2,7 @@ package kb
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -55,4 +56,18 @@ func exactSKUFirst(ctx context.Context, query string, bySKU func(context.Context
 		}
 	}
 	return out, seen
+}
+
+// validateHandoff is what both stores' SaveHandoff refuse: a record without conversation or request
+// time, or with an unknown state (ErrInvalid).
+func validateHandoff(h HandoffRecord) error {
+	if h.ConvID == "" || h.RequestedAt.IsZero() {
+		return fmt.Errorf("kb: save handoff: %w: empty conversation or request time", ErrInvalid)
+	}
+	switch h.State {
+	case HandoffBot, HandoffQueued, HandoffAssigned, HandoffResolved:
+		return nil
+	default:
+		return fmt.Errorf("kb: save handoff: %w: state %q", ErrInvalid, h.State)
+	}
 }
