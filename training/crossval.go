@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand"
 	"os"
-	"sort"
 )
 
 // CVReport summarises a k-fold cross-validation.
@@ -113,15 +112,7 @@ func meanStd(v []float64) (float64, float64) {
 
 // stratifiedFolds assigns each example a fold in [0,k), spreading every label evenly.
 func stratifiedFolds(ex []Example, k int, seed int64) []int {
-	by := map[string][]int{}
-	for i, e := range ex {
-		by[e.Label] = append(by[e.Label], i)
-	}
-	labels := make([]string, 0, len(by))
-	for l := range by {
-		labels = append(labels, l)
-	}
-	sort.Strings(labels)
+	by, labels := indicesByLabel(ex)
 	rng := rand.New(rand.NewSource(seed))
 	out := make([]int, len(ex))
 	next := 0

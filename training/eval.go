@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"sync"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -114,26 +113,17 @@ func evaluateModel(ctx context.Context, m *intents.Model, ex []Example, o EvalOp
 	}
 	prep := make([]intents.Prepared, len(ex))
 	preds := make([]prediction, len(ex))
-	var wg sync.WaitGroup
-	n := runtime.NumCPU()
-	for g := 0; g < n; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := g; i < len(ex); i += n {
-				p, err := m.Featurizer().Prepare(ex[i].Text)
-				if err != nil {
-					p = intents.Prepared{}
-				}
-				prep[i] = p
-				probs := make([]float64, len(m.Labels))
-				m.Logits(p, probs)
-				intents.Probabilities(probs, m.Config.Temperature)
-				preds[i] = decide(m, probs, ex[i].Label)
-			}
-		}(g)
-	}
-	wg.Wait()
+	eachOnAllCPUs(len(ex), func(i int) {
+		p, err := m.Featurizer().Prepare(ex[i].Text)
+		if err != nil {
+			p = intents.Prepared{}
+		}
+		prep[i] = p
+		probs := make([]float64, len(m.Labels))
+		m.Logits(p, probs)
+		intents.Probabilities(probs, m.Config.Temperature)
+		preds[i] = decide(m, probs, ex[i].Label)
+	})
 	rep := &Report{ModelVersion: m.Version, Metrics: computeMetrics(preds, true), labels: m.Labels}
 	rep.Threshold, rep.Temperature = m.Config.Threshold, m.Config.Temperature
 	rep.confusion = map[string]map[string]int{}

@@ -375,18 +375,7 @@ func (p *prepConfig) prepare(ex []Example) ([]intents.Prepared, error) {
 	f := intents.NewPreparer(p.cfg, p.tok)
 	out := make([]intents.Prepared, len(ex))
 	errs := make([]error, len(ex))
-	var wg sync.WaitGroup
-	n := runtime.NumCPU()
-	for g := 0; g < n; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := g; i < len(ex); i += n {
-				out[i], errs[i] = f.Prepare(ex[i].Text)
-			}
-		}(g)
-	}
-	wg.Wait()
+	eachOnAllCPUs(len(ex), func(i int) { out[i], errs[i] = f.Prepare(ex[i].Text) })
 	for i, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ex[i].Where(), err)
@@ -421,9 +410,25 @@ func labelSet(ex []Example) []string {
 	return out
 }
 
-// stratifiedSplit holds out frac of each label's examples (at least one when a label has 3 or more),
-// deterministically for a seed.
-func stratifiedSplit(ex []Example, frac float64, seed int64) (train, val []Example) {
+// eachOnAllCPUs calls f(i) for every i in [0, n), spread over one goroutine per CPU; f must be safe
+// to call concurrently for different i.
+func eachOnAllCPUs(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	g := runtime.NumCPU()
+	for w := 0; w < g; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += g {
+				f(i)
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+// indicesByLabel groups the examples' indices by label and lists the labels in sorted order.
+func indicesByLabel(ex []Example) (map[string][]int, []string) {
 	by := map[string][]int{}
 	for i, e := range ex {
 		by[e.Label] = append(by[e.Label], i)
@@ -433,6 +438,13 @@ func stratifiedSplit(ex []Example, frac float64, seed int64) (train, val []Examp
 		labels = append(labels, l)
 	}
 	sort.Strings(labels)
+	return by, labels
+}
+
+// stratifiedSplit holds out frac of each label's examples (at least one when a label has 3 or more),
+// deterministically for a seed.
+func stratifiedSplit(ex []Example, frac float64, seed int64) (train, val []Example) {
+	by, labels := indicesByLabel(ex)
 	rng := rand.New(rand.NewSource(seed))
 	hold := make([]bool, len(ex))
 	for _, l := range labels {
