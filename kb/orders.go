@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
-	"time"
 	"unicode"
 )
 
@@ -67,14 +65,16 @@ func (s *Store) LookupOrder(ctx context.Context, q OrderQuery) (Order, error) {
 	now := s.now()
 	requester := "r:" + q.Requester
 	number := "n:" + key
-	if s.limiter.blocked(now, requester) || s.limiter.blocked(now, number) {
+	byRequester, _ := s.limiter.Blocked(requester, now)
+	byNumber, _ := s.limiter.Blocked(number, now)
+	if byRequester || byNumber {
 		return Order{}, fmt.Errorf("kb: lookup order: %w", ErrTooManyAttempts)
 	}
 	o, err := s.lookupOrder(ctx, key, q)
 	if errors.Is(err, ErrNotFound) {
-		s.limiter.fail(now, requester)
+		s.limiter.Fail(requester, now)
 		if key != "" {
-			s.limiter.fail(now, number)
+			s.limiter.Fail(number, now)
 		}
 	}
 	return o, err
@@ -227,54 +227,4 @@ func (s *Store) queryOrders(ctx context.Context, q string, args ...any) ([]Order
 		}
 	}
 	return out, nil
-}
-
-// failureLimiter counts failed lookups per key in a sliding window. It is safe for concurrent use.
-// The counts live in memory: a restart forgets them, and each node of a cluster counts on its own.
-type failureLimiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-	sweep  time.Time
-}
-
-func newFailureLimiter(max int, window time.Duration) *failureLimiter {
-	return &failureLimiter{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-func (l *failureLimiter) recent(now time.Time, key string) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-		return nil
-	}
-	l.fails[key] = ts
-	return ts
-}
-
-func (l *failureLimiter) blocked(now time.Time, key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recent(now, key)) >= l.max
-}
-
-func (l *failureLimiter) fail(now time.Time, key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ts := l.recent(now, key)
-	if len(ts) < l.max {
-		l.fails[key] = append(ts, now)
-	}
-	if now.Sub(l.sweep) > l.window { // forget idle keys now and then
-		l.sweep = now
-		for k := range l.fails {
-			l.recent(now, k)
-		}
-	}
 }

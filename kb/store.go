@@ -16,6 +16,8 @@ import (
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/shopchat/shopchat/internal/failwindow"
 )
 
 // The package needs go-sqlite3 built with FTS5: build with `-tags sqlite_fts5` (the Makefile does).
@@ -75,7 +77,7 @@ type Store struct {
 	isClosed  bool
 	closed    chan struct{}
 
-	limiter   *failureLimiter
+	limiter   *failwindow.Counter
 	templates templateCache
 	stmts     readStmts
 }
@@ -161,7 +163,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		appendCh: make(chan *appendReq, cfg.MaxBatch),
 		quit:     make(chan struct{}),
 		closed:   make(chan struct{}),
-		limiter:  newFailureLimiter(cfg.LookupMaxFailures, cfg.LookupWindow),
+		limiter:  failwindow.New(cfg.LookupMaxFailures, cfg.LookupWindow),
 	}
 	busy := int(cfg.BusyTimeout / time.Millisecond)
 	// Every connection keeps its recently used statements prepared (_stmt_cache_size), so that the

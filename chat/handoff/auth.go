@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopchat/shopchat/internal/failwindow"
 	"github.com/shopchat/shopchat/kb"
 )
 
@@ -88,8 +89,8 @@ type Auth struct {
 	cfg      AuthConfig
 	store    AgentStore
 	log      *slog.Logger
-	byEmail  *failureLimiter
-	byIP     *failureLimiter
+	byEmail  *failwindow.Counter
+	byIP     *failwindow.Counter
 	dummyPHC string
 }
 
@@ -130,8 +131,8 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 	}
 	return &Auth{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger,
-		byEmail:  newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow),
-		byIP:     newFailureLimiter(cfg.MaxFailures*4, cfg.FailureWindow),
+		byEmail:  failwindow.New(cfg.MaxFailures, cfg.FailureWindow),
+		byIP:     failwindow.New(cfg.MaxFailures*4, cfg.FailureWindow),
 		dummyPHC: dummy,
 	}, nil
 }
@@ -276,15 +277,15 @@ func (a *Auth) Login(ctx context.Context, email, password, remoteIP, userAgent s
 	if len(key) > 254 {
 		key = key[:254]
 	}
-	if b, after := a.byEmail.blocked("e:"+key, now); b {
+	if b, after := a.byEmail.Blocked("e:"+key, now); b {
 		return Session{}, "", &RetryError{After: after}
 	}
-	if b, after := a.byIP.blocked("i:"+remoteIP, now); b {
+	if b, after := a.byIP.Blocked("i:"+remoteIP, now); b {
 		return Session{}, "", &RetryError{After: after}
 	}
 	fail := func() (Session, string, error) {
-		a.byEmail.fail("e:"+key, now)
-		a.byIP.fail("i:"+remoteIP, now)
+		a.byEmail.Fail("e:"+key, now)
+		a.byIP.Fail("i:"+remoteIP, now)
 		a.log.Warn("console login failed", "remote", remoteIP)
 		return Session{}, "", ErrBadCredentials
 	}
@@ -303,7 +304,7 @@ func (a *Auth) Login(ctx context.Context, email, password, remoteIP, userAgent s
 	if err != nil || !ok || ag.Disabled {
 		return fail()
 	}
-	a.byEmail.reset("e:" + key)
+	a.byEmail.Reset("e:" + key)
 	token := randomToken()
 	s := kb.AgentSession{TokenHash: hashToken(token), AgentID: ag.ID, CSRF: randomToken(), CreatedAt: now,
 		ExpiresAt: now.Add(a.cfg.SessionTTL), RemoteIP: remoteIP, UserAgent: truncate(userAgent, 200)}
