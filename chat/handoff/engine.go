@@ -477,13 +477,8 @@ func (e *Engine) Takeover(ctx context.Context, req Request, a Actor) (Handoff, e
 func (e *Engine) Resolve(ctx context.Context, convID string, a Actor) (Handoff, error) {
 	return e.do(func() (Handoff, error) {
 		r := e.convs[convID]
-		if r == nil || (r.h.State != StateQueued && r.h.State != StateAssigned) {
-			return e.stateOf(r, convID), e.refuse(r, convID, ActionResolve)
-		}
-		if r.h.State == StateAssigned {
-			if err := e.actorCheck(r, a, ActionResolve); err != nil {
-				return r.h, err
-			}
+		if h, err := e.checkOpen(r, convID, a, ActionResolve); err != nil {
+			return h, err
 		}
 		now := e.cfg.Now()
 		prev := r.h.AgentID
@@ -551,16 +546,25 @@ func (e *Engine) Cancel(ctx context.Context, convID string) (Handoff, error) {
 	})
 }
 
+// checkOpen guards the actions on a queued or assigned conversation: any other state is refused and,
+// when an agent has the conversation, a must be allowed to act on it. e.mu must be held.
+func (e *Engine) checkOpen(r *rec, convID string, a Actor, action Action) (Handoff, error) {
+	if r == nil || (r.h.State != StateQueued && r.h.State != StateAssigned) {
+		return e.stateOf(r, convID), e.refuse(r, convID, action)
+	}
+	if r.h.State == StateAssigned {
+		if err := e.actorCheck(r, a, action); err != nil {
+			return r.h, err
+		}
+	}
+	return r.h, nil
+}
+
 func (e *Engine) toBot(convID string, a Actor, action Action, kind EventKind, detail string) (Handoff, error) {
 	return e.do(func() (Handoff, error) {
 		r := e.convs[convID]
-		if r == nil || (r.h.State != StateQueued && r.h.State != StateAssigned) {
-			return e.stateOf(r, convID), e.refuse(r, convID, action)
-		}
-		if r.h.State == StateAssigned {
-			if err := e.actorCheck(r, a, action); err != nil {
-				return r.h, err
-			}
+		if h, err := e.checkOpen(r, convID, a, action); err != nil {
+			return h, err
 		}
 		return e.toBotLocked(r, a, kind, detail), nil
 	})
