@@ -149,16 +149,8 @@ func parseNCF(r io.Reader, opt ParseOptions) ([]Interaction, error) {
 				continue
 			}
 		}
-		if len(f) == 4 {
-			at, err := parseTimestamp(f[3], opt.Now)
-			if err != nil {
-				bad.add(line, "timestamp %q: %v", f[3], err)
-				continue
-			}
-			it.At = at
-		}
-		if opt.KnownItem != nil && !opt.KnownItem(it.Item) {
-			bad.add(line, "unknown product %q", it.Item)
+		if msg := finishInteraction(&it, f, 3, len(f) == 4, opt); msg != "" {
+			bad.add(line, "%s", msg)
 			continue
 		}
 		out = append(out, it)
@@ -233,16 +225,8 @@ func parseCSV(r io.Reader, opt ParseOptions) ([]Interaction, error) {
 			}
 			it.Weight = w
 		}
-		if len(rec) == 5 && strings.TrimSpace(rec[4]) != "" {
-			at, err := parseTimestamp(rec[4], opt.Now)
-			if err != nil {
-				bad.add(line, "timestamp %q: %v", rec[4], err)
-				continue
-			}
-			it.At = at
-		}
-		if opt.KnownItem != nil && !opt.KnownItem(it.Item) {
-			bad.add(line, "unknown product %q", it.Item)
+		if msg := finishInteraction(&it, rec, 4, len(rec) == 5 && strings.TrimSpace(rec[4]) != "", opt); msg != "" {
+			bad.add(line, "%s", msg)
 			continue
 		}
 		out = append(out, it)
@@ -251,6 +235,22 @@ func parseCSV(r io.Reader, opt ParseOptions) ([]Interaction, error) {
 		return nil, bad
 	}
 	return out, nil
+}
+
+// finishInteraction does what both formats do last: it reads the timestamp field fields[ts] when
+// hasTS, and checks the product against the catalogue. It returns what is wrong with the line, or "".
+func finishInteraction(it *Interaction, fields []string, ts int, hasTS bool, opt ParseOptions) string {
+	if hasTS {
+		at, err := parseTimestamp(fields[ts], opt.Now)
+		if err != nil {
+			return fmt.Sprintf("timestamp %q: %v", fields[ts], err)
+		}
+		it.At = at
+	}
+	if opt.KnownItem != nil && !opt.KnownItem(it.Item) {
+		return fmt.Sprintf("unknown product %q", it.Item)
+	}
+	return ""
 }
 
 func isCSVHeader(rec []string) bool {
