@@ -135,6 +135,18 @@ func leaderOf(nodes []*testNode) *testNode {
 	return nil
 }
 
+// splitLeader returns the leading node and the others.
+func splitLeader(nodes []*testNode) (*testNode, []*testNode) {
+	leader := leaderOf(nodes)
+	var others []*testNode
+	for _, n := range nodes {
+		if n != leader {
+			others = append(others, n)
+		}
+	}
+	return leader, others
+}
+
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -260,13 +272,7 @@ func TestDispatcherLeaderFailover(t *testing.T) {
 	env := newTestEnv(t)
 	nodes := startNodes(t, env, 3, handoff.EngineConfig{})
 	ctx := context.Background()
-	leader := leaderOf(nodes)
-	var others []*testNode
-	for _, n := range nodes {
-		if n != leader {
-			others = append(others, n)
-		}
-	}
+	leader, others := splitLeader(nodes)
 	// Ann's console is on a node that survives, Dan's on the leader, which will die.
 	if _, err := others[0].d.SetAgent(ctx, handoff.AgentInfo{ID: "ann", Name: "Ann", Status: handoff.AgentOnline, MaxConcurrent: 1}); err != nil {
 		t.Fatal(err)
@@ -346,13 +352,7 @@ func TestDispatcherDeadNodeAgentsGoOffline(t *testing.T) {
 	env := newTestEnv(t)
 	nodes := startNodes(t, env, 3, handoff.EngineConfig{})
 	ctx := context.Background()
-	leader := leaderOf(nodes)
-	var others []*testNode
-	for _, n := range nodes {
-		if n != leader {
-			others = append(others, n)
-		}
-	}
+	leader, others := splitLeader(nodes)
 	if _, err := others[0].d.SetAgent(ctx, handoff.AgentInfo{ID: "eve", Name: "Eve", Status: handoff.AgentOnline, MaxConcurrent: 1}); err != nil {
 		t.Fatal(err)
 	}
