@@ -16,7 +16,10 @@ package torchrt
 import "C"
 
 import (
+	"os"
+	"strings"
 	"sync"
+	"syscall"
 
 	// torch_api.cpp, which defines the functions above, is linked through gotch's libtch package.
 	_ "github.com/sugarme/gotch/libtch"
@@ -49,15 +52,52 @@ func ManualSeed(seed int64) { C.at_manual_seed(C.int64_t(seed)) }
 
 var heapOnce sync.Once
 
-// KeepLargeBuffersInHeap makes glibc's malloc serve allocations up to 1 GiB from its heap and keep freed
-// memory instead of returning every large block to the system. libtorch allocates each big temporary
-// (an Adam update over a 35,000 × 512 table is 72 MB) anew; above glibc's default limit (32 MiB at
-// most) each one is a fresh mmap whose pages the kernel must fault in and zero, which cost training as
-// much system time as it spent computing. Call it before training; it is safe for concurrent use and
+// KeepLargeBuffersInHeap makes glibc's malloc serve every allocation from its main heap (no mmap, one
+// arena) and keep freed memory up to 1 GiB instead of returning it to the system. libtorch allocates
+// each big temporary (an Adam update over a 35,000 × 512 table is 72 MB) anew; glibc maps any block over
+// its mmap threshold (32 MiB at most, whatever mallopt is asked) afresh, and a block too big for a
+// thread's own arena too, so the kernel faulted in and zeroed 72 MB pages several times a step. On a
+// virtual machine with costly page faults that made a CLINC150 epoch 5× slower (97 s instead of 20 s,
+// with as much system time as computing). Call it before training; it is safe for concurrent use and
 // only the first call acts. Serving does not need it (the forward pass runs in Go).
 func KeepLargeBuffersInHeap() {
 	heapOnce.Do(func() {
-		C.mallopt(C.M_MMAP_THRESHOLD, 1<<30)
+		C.mallopt(C.M_MMAP_MAX, 0)
+		C.mallopt(C.M_ARENA_MAX, 1)
 		C.mallopt(C.M_TRIM_THRESHOLD, 1<<30)
 	})
+}
+
+// TrainingMallocTunables is the GLIBC_TUNABLES setting under which training runs: one malloc arena, no
+// mmap, and freed memory kept up to 1 GiB, so that libtorch's large temporaries reuse heap pages.
+// KeepLargeBuffersInHeap cannot do all of it from inside a running process: glibc fixes its arena limit
+// when a second thread first allocates, and a thread's own arena maps every block too big for it afresh
+// (on the 2-core test machine a CLINC150 epoch took 97 s instead of 20 s, most of it page faults).
+const TrainingMallocTunables = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824"
+
+// ReexecForTraining replaces the running program by itself, with the same arguments and environment
+// plus TrainingMallocTunables, unless GLIBC_TUNABLES already holds them. It returns nil without doing
+// anything in that case, and the exec error when the program cannot be re-executed (the caller then
+// trains with the default malloc, only slower). Call it first thing in a command that trains.
+func ReexecForTraining() error {
+	cur, had := os.LookupEnv("GLIBC_TUNABLES")
+	if strings.Contains(cur, TrainingMallocTunables) {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	t := TrainingMallocTunables
+	if had && cur != "" {
+		t = cur + ":" + t
+	}
+	env := make([]string, 0, len(os.Environ())+1)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GLIBC_TUNABLES=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "GLIBC_TUNABLES="+t)
+	return syscall.Exec(exe, os.Args, env)
 }
