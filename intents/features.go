@@ -296,4 +296,3 @@ func (f *Featurizer) Dense(p Prepared, out []float32) bool {
 	}
 	return true
 }
-

@@ -31,7 +31,7 @@ type NetConfig struct {
 // gives the logits. With Hidden 0 the table holds the class weights directly (a linear model).
 // A Network is not safe for concurrent use; keep it on one torchrt.Worker.
 type Network struct {
-	cfg  NetConfig
+	cfg   NetConfig
 	emb   *nn.Embedding
 	bias  *ts.Tensor
 	dense *nn.Linear // nil when cfg.Dense is 0
