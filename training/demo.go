@@ -25,13 +25,16 @@ func DemoData() (*Dataset, error) {
 }
 
 // TrainDemo trains the demo shop's intent model from the embedded training/demo/intents.yaml into
-// outDir (written atomically). `shopchat serve --demo` calls it when no model exists.
-func TrainDemo(ctx context.Context, outDir string, log *slog.Logger) error {
+// outDir (written atomically), with the pretrained word vectors in wordVectors ("" none; see
+// docs/intents.md). `shopchat serve --demo` calls it when no model exists.
+func TrainDemo(ctx context.Context, outDir, wordVectors string, log *slog.Logger) error {
 	ds, err := DemoData()
 	if err != nil {
 		return err
 	}
-	res, err := Train(ctx, ds, outDir, DemoOptions(log))
+	o := DemoOptions(log)
+	o.WordVectorsFile = wordVectors
+	res, err := Train(ctx, ds, outDir, o)
 	if err != nil {
 		return err
 	}

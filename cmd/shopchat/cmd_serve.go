@@ -81,6 +81,7 @@ intent model and recommender when there are none yet, and serve the demo shop pa
 	f.String("db", "", "SQLite database file (default DATA_DIR/shopchat.db)")
 	f.String("intent-model", "", "intent model directory (default DATA_DIR/models/intent)")
 	f.String("recommender-model", "", "recommender model directory (default DATA_DIR/models/recommender)")
+	f.String("word-vectors", "", "with --demo: pretrained word vectors the demo intent model trains with when there is none yet (make vectors fetches them; default none)")
 	f.StringSlice("allowed-origin", nil, "origin allowed to open the chat socket besides the server's own (repeatable); env SHOPCHAT_CHAT_ALLOWED_ORIGINS")
 	f.Float64("ip-rate", 20, "messages and connection attempts per second per client IP (negative: no limit); env SHOPCHAT_CHAT_IP_RATE")
 	f.Int("max-conns-per-ip", 256, "open sockets per client IP (negative: no limit)")

@@ -22,7 +22,7 @@ func loadClassifier(ctx context.Context, c *config, demo bool, log *slog.Logger)
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return nil, nil, nil, err
 		}
-		if err := training.TrainDemo(ctx, dir, log.With("part", "training")); err != nil {
+		if err := training.TrainDemo(ctx, dir, c.Models.WordVectors, log.With("part", "training")); err != nil {
 			return nil, nil, nil, fmt.Errorf("demo intent model: %w", err)
 		}
 	}

@@ -26,6 +26,9 @@ type config struct {
 	Models  struct {
 		Intent      string `mapstructure:"intent"`
 		Recommender string `mapstructure:"recommender"`
+		// WordVectors is the pretrained word-vector file the demo intent model trains with when serve
+		// --demo trains it ("" none; make run passes the one make vectors fetches).
+		WordVectors string `mapstructure:"word_vectors"`
 	} `mapstructure:"models"`
 	Handoff handoffConfig `mapstructure:"handoff"` // human handoff and the agent console (cmd_agent.go)
 	Cluster clusterConfig `mapstructure:"cluster"` // several nodes sharing PostgreSQL and NATS (serve_cluster.go)
@@ -44,6 +47,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("log.format", "text")
 	v.SetDefault("models.intent", "")
 	v.SetDefault("models.recommender", "")
+	v.SetDefault("models.word_vectors", "")
 	setChatDefaults(v)
 	setHandoffDefaults(v)
 	setClusterDefaults(v)
@@ -64,6 +68,7 @@ var flagKeys = map[string]string{
 	"data-dir":          "data_dir",
 	"intent-model":      "models.intent",
 	"recommender-model": "models.recommender",
+	"word-vectors":      "models.word_vectors",
 	"allowed-origin":    "chat.allowed_origins",
 	"ip-rate":           "chat.ip_rate",
 	"max-conns-per-ip":  "chat.max_conns_per_ip",
