@@ -1,6 +1,7 @@
 package intents
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"sync"
@@ -28,7 +29,17 @@ type FeatureConfig struct {
 	WordVectors int `json:"word_vectors,omitempty"`
 	// VectorWeight scales those dense features (default 6; each n-gram group has norm 1).
 	VectorWeight float64 `json:"vector_weight,omitempty"`
+	// VectorPooling is how the word vectors are pooled: PoolMean (the weighted mean; the default, and
+	// what models saved before this field read as) or PoolMeanMaxMin (the mean, the per-dimension
+	// maximum and the per-dimension minimum, each L2-normalised: three times the dense features).
+	VectorPooling string `json:"vector_pooling,omitempty"`
 }
+
+// Word-vector pooling (FeatureConfig.VectorPooling).
+const (
+	PoolMean       = "mean"
+	PoolMeanMaxMin = "mean-max-min"
+)
 
 func (c FeatureConfig) withDefaults() FeatureConfig {
 	if c.WordNgrams <= 0 {
@@ -49,7 +60,19 @@ func (c FeatureConfig) withDefaults() FeatureConfig {
 	if c.WordVectors > 0 && c.VectorWeight <= 0 {
 		c.VectorWeight = 6
 	}
+	if c.VectorPooling == "" {
+		c.VectorPooling = PoolMean
+	}
 	return c
+}
+
+// Validate reports a setting no featurizer can use.
+func (c FeatureConfig) Validate() error {
+	switch c.VectorPooling {
+	case "", PoolMean, PoolMeanMaxMin:
+		return nil
+	}
+	return fmt.Errorf("unknown vector pooling %q (want %s or %s)", c.VectorPooling, PoolMean, PoolMeanMaxMin)
 }
 
 // Feature groups: each is L2-normalised on its own, like a union of TF-IDF vectorisers.
@@ -271,24 +294,33 @@ func (f *Featurizer) Vector(p Prepared, idx []int32, val []float32) ([]int32, []
 	return idx, val
 }
 
-// DenseDim is the number of dense features (the word-vector dimension; 0 without word vectors).
+// DenseDim is the number of dense features (the word-vector dimension, times three with PoolMeanMaxMin;
+// 0 without word vectors).
 func (f *Featurizer) DenseDim() int {
 	if f.vec == nil {
 		return 0
 	}
+	if f.cfg.VectorPooling == PoolMeanMaxMin {
+		return 3 * f.vec.Dim()
+	}
 	return f.vec.Dim()
 }
 
-// Dense writes the dense features of a prepared text into out (len DenseDim): the weighted mean of its
-// word vectors times VectorWeight, or zeros when none of its words has a vector. It reports whether any
-// word had one.
+// Dense writes the dense features of a prepared text into out (len DenseDim): the pooled word vectors
+// (FeatureConfig.VectorPooling) times VectorWeight, or zeros when none of its words has a vector. It
+// reports whether any word had one.
 func (f *Featurizer) Dense(p Prepared, out []float32) bool {
 	if f.vec == nil {
 		return false
 	}
-	out = out[:f.vec.Dim()]
-	if !f.vec.Mean(p.Words, out) {
+	out = out[:f.DenseDim()]
+	d := f.vec.Dim()
+	if !f.vec.Mean(p.Words, out[:d]) {
+		clear(out)
 		return false
+	}
+	if len(out) > d {
+		f.vec.MaxMin(p.Words, out[d:2*d], out[2*d:])
 	}
 	wt := float32(f.cfg.VectorWeight)
 	for i := range out {

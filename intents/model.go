@@ -474,6 +474,9 @@ func readFeaturizer(b []byte, cfg FeatureConfig, tok *nlp.Tokenizer) (*Featurize
 	if n == 0 || n > 1<<26 || uint64(len(b)) != 16+13*(n-1) {
 		return nil, errors.New("features.bin: bad length")
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
 	f := &Featurizer{cfg: cfg.withDefaults(), tok: tok, index: make(map[featureKey]int32, n),
 		idf: make([]float32, n), group: make([]int8, n)}
 	p := b[16:]

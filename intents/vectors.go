@@ -81,11 +81,57 @@ func (v *WordVectors) Mean(words []string, out []float32) bool {
 	if n == 0 {
 		return false
 	}
-	s := float32(1 / math.Sqrt(n))
-	for i := range out {
-		out[i] *= s
-	}
+	normalise(out)
 	return true
+}
+
+// MaxMin writes into max and min (each len Dim) the per-dimension maximum and minimum of the vectors of
+// the words found in the table, each L2-normalised; both stay zero when no word is found.
+func (v *WordVectors) MaxMin(words []string, max, min []float32) {
+	max, min = max[:v.dim], min[:v.dim]
+	clear(max)
+	clear(min)
+	found := false
+	for _, w := range words {
+		r, ok := v.index[w]
+		if !ok {
+			continue
+		}
+		row := v.data[int(r)*v.dim : int(r+1)*v.dim]
+		if !found {
+			copy(max, row)
+			copy(min, row)
+			found = true
+			continue
+		}
+		for i, x := range row {
+			if x > max[i] {
+				max[i] = x
+			}
+			if x < min[i] {
+				min[i] = x
+			}
+		}
+	}
+	if found {
+		normalise(max)
+		normalise(min)
+	}
+}
+
+// normalise scales x to unit L2 norm (a zero vector stays zero).
+func normalise(x []float32) {
+	var n float64
+	for _, v := range x {
+		n += float64(v) * float64(v)
+	}
+	if n == 0 {
+		return
+	}
+	s := float32(1 / math.Sqrt(n))
+	for i := range x {
+		x[i] *= s
+	}
 }
 
 // VectorLoadConfig chooses what LoadWordVectors keeps.

@@ -146,3 +146,81 @@ func FuzzReadWordVectors(f *testing.F) {
 		}
 	})
 }
+
+func TestVectorPooling(t *testing.T) {
+	v, err := ReadWordVectors(strings.NewReader(gloveSample), VectorLoadConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b []float32) bool {
+		for i := range a {
+			if math.Abs(float64(a[i]-b[i])) > 1e-6 {
+				return false
+			}
+		}
+		return true
+	}
+	mx, mn := make([]float32, 3), make([]float32, 3)
+	v.MaxMin([]string{"car", "refund", "unknown"}, mx, mn)
+	// max (1,0,1) and min (0,0,0): the zero minimum stays zero.
+	if !near(mx, []float32{1 / math.Sqrt2, 0, 1 / math.Sqrt2}) || !near(mn, []float32{0, 0, 0}) {
+		t.Fatalf("max %v min %v", mx, mn)
+	}
+	v.MaxMin([]string{"unknown"}, mx, mn)
+	if !near(mx, []float32{0, 0, 0}) || !near(mn, []float32{0, 0, 0}) {
+		t.Fatalf("no known word: max %v min %v", mx, mn)
+	}
+	for _, tc := range []struct {
+		pooling string
+		dim     int
+		err     bool
+	}{
+		{"", 3, false},
+		{PoolMean, 3, false},
+		{PoolMeanMaxMin, 9, false},
+		{"median", 0, true},
+	} {
+		cfg := FeatureConfig{VectorPooling: tc.pooling, VectorWeight: 2}
+		if err := cfg.Validate(); (err != nil) != tc.err {
+			t.Errorf("%q: Validate %v", tc.pooling, err)
+		}
+		if tc.err {
+			continue
+		}
+		f := FitFeaturizer(cfg, nil, nil, v)
+		// What the model directory keeps reads back only with a known pooling.
+		var b bytes.Buffer
+		if err := f.writeTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readFeaturizer(b.Bytes(), FeatureConfig{VectorPooling: "median"}, nil); err == nil {
+			t.Error("features with an unknown pooling loaded")
+		}
+		if _, err := readFeaturizer(b.Bytes(), cfg, nil); err != nil {
+			t.Errorf("%q: %v", tc.pooling, err)
+		}
+		if f.DenseDim() != tc.dim {
+			t.Errorf("%q: DenseDim %d, want %d", tc.pooling, f.DenseDim(), tc.dim)
+		}
+		out := make([]float32, f.DenseDim())
+		for i := range out {
+			out[i] = 9 // stale values must be overwritten
+		}
+		if f.Dense(Prepared{Words: []string{"nothing", "known"}}, out) || !near(out, make([]float32, tc.dim)) {
+			t.Errorf("%q: no known word gave %v", tc.pooling, out)
+		}
+		if !f.Dense(Prepared{Words: []string{"car", "automobile"}}, out) {
+			t.Fatalf("%q: no dense features", tc.pooling)
+		}
+		// Each pooled part has norm VectorWeight.
+		for p := 0; p < tc.dim/3; p++ {
+			var n float64
+			for _, x := range out[p*3 : p*3+3] {
+				n += float64(x) * float64(x)
+			}
+			if math.Abs(math.Sqrt(n)-2) > 1e-5 {
+				t.Errorf("%q: part %d has norm %v, want 2", tc.pooling, p, math.Sqrt(n))
+			}
+		}
+	}
+}
