@@ -199,9 +199,38 @@ func TestChooseThreshold(t *testing.T) {
 		s = append(s, scored{top: 0.8 + float64(i)/100, correct: true})
 		s = append(s, scored{top: 0.2 + float64(i)/100, goldOOS: true})
 	}
-	thr := chooseThreshold(s, RuleBalanced, 0, 10, 0)
+	thr := chooseThreshold(s, thresholdSpec{rule: RuleBalanced, classes: 10})
 	if thr <= 0.39 || thr >= 0.8 {
 		t.Fatalf("threshold %v, want between 0.39 and 0.8", thr)
+	}
+	// RuleRecall: the lowest threshold whose out-of-scope recall reaches the target, whatever it costs.
+	var r []scored
+	for i := 1; i <= 10; i++ {
+		r = append(r, scored{top: float64(i) / 20, goldOOS: true}) // 0.05 ... 0.50
+	}
+	for i := 0; i < 20; i++ {
+		r = append(r, scored{top: 0.3 + float64(i)/40, correct: true}) // 0.300 ... 0.775
+	}
+	for _, tc := range []struct {
+		recall float64
+		lo, hi float64
+	}{
+		{0.6, 0.30, 0.325}, // rejects the OOS examples up to 0.30 (6 of 10) and the first in-scope one
+		{0.1, 0.05, 0.10},
+		{1, 0.50, 0.525},
+	} {
+		thr := chooseThreshold(r, thresholdSpec{rule: RuleRecall, recall: tc.recall, classes: 10})
+		if thr <= tc.lo || thr >= tc.hi {
+			t.Errorf("recall %v: threshold %v, want in (%v, %v)", tc.recall, thr, tc.lo, tc.hi)
+		}
+	}
+	// The explicit out-of-scope class already reaching the recall: no threshold.
+	withClass := append([]scored(nil), r...)
+	for i := 0; i < 7; i++ {
+		withClass[i].oosClass, withClass[i].top = true, 0
+	}
+	if thr := chooseThreshold(withClass, thresholdSpec{rule: RuleRecall, recall: 0.6, classes: 10}); thr != 0 {
+		t.Errorf("recall reached by the oos class: threshold %v, want 0", thr)
 	}
 	// Without out-of-scope examples: no threshold by default, or one that rejects at most the given share
 	// of correct answers.
@@ -209,13 +238,13 @@ func TestChooseThreshold(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		in = append(in, scored{top: float64(i+1) / 200, correct: true})
 	}
-	if thr := chooseThreshold(in, RuleBalanced, 0, 10, 0); thr != 0 {
+	if thr := chooseThreshold(in, thresholdSpec{rule: RuleBalanced, classes: 10}); thr != 0 {
 		t.Fatalf("threshold without oos examples and no reject rate %v, want 0", thr)
 	}
-	if thr := chooseThreshold(in, RuleBalanced, 0, 10, 0.01); thr > 0.015 || thr <= 0 {
+	if thr := chooseThreshold(in, thresholdSpec{rule: RuleBalanced, classes: 10, rejectRate: 0.01}); thr > 0.015 || thr <= 0 {
 		t.Fatalf("threshold without oos examples at 1%% %v", thr)
 	}
-	if thr := chooseThreshold(in, RuleBalanced, 0, 10, 1); thr != 1 {
+	if thr := chooseThreshold(in, thresholdSpec{rule: RuleBalanced, classes: 10, rejectRate: 1}); thr != 1 {
 		t.Fatalf("threshold rejecting everything %v", thr)
 	}
 }

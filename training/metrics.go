@@ -172,7 +172,7 @@ func ece(preds []prediction) float64 {
 
 // calibrate fits the model's temperature and out-of-scope threshold on validation data and returns the
 // validation metrics with them.
-func calibrate(m *intents.Model, p []intents.Prepared, ex []Example, rule string, weight, rejectRate float64) *Metrics {
+func calibrate(m *intents.Model, p []intents.Prepared, ex []Example, spec thresholdSpec) *Metrics {
 	li := map[string]int{}
 	for i, l := range m.Labels {
 		li[l] = i
@@ -205,7 +205,8 @@ func calibrate(m *intents.Model, p []intents.Prepared, ex []Example, rule string
 		}
 		sc[i] = s
 	}
-	m.Config.Threshold = chooseThreshold(sc, rule, weight, len(m.Labels), rejectRate)
+	spec.classes = len(m.Labels)
+	m.Config.Threshold = chooseThreshold(sc, spec)
 	preds := predictAll(m, p, ex)
 	met := computeMetrics(preds, false)
 	met.Threshold, met.Temperature = m.Config.Threshold, m.Config.Temperature

@@ -18,15 +18,29 @@ const (
 	RuleWeighted = "weighted"
 	// RuleAccuracy maximises overall accuracy (out-of-scope examples count once each).
 	RuleAccuracy = "accuracy"
+	// RuleRecall takes the lowest threshold whose out-of-scope recall on validation data reaches a target
+	// (Options.OOSRecall): the most in-scope accuracy that still catches that share of off-topic messages.
+	RuleRecall = "recall"
 )
 
+// thresholdSpec is what chooseThreshold needs besides the predictions.
+type thresholdSpec struct {
+	rule       string
+	weight     float64 // RuleWeighted: weight of out-of-scope recall
+	recall     float64 // RuleRecall: out-of-scope recall to reach
+	classes    int     // labels of the model
+	rejectRate float64 // without out-of-scope examples (see chooseThreshold)
+}
+
 // chooseThreshold picks the out-of-scope threshold on validation predictions. With out-of-scope examples
-// it maximises the rule over every distinct top probability. Without them every rule reduces to in-scope
+// it maximises the rule over every distinct top probability (RuleRecall: takes the lowest one reaching
+// the recall). Without them every rule reduces to in-scope
 // accuracy, which no threshold improves: the threshold is 0 unless rejectRate > 0, in which case it is the
 // lowest threshold that rejects at most that share of the correctly classified messages (so that clear
 // nonsense, which the model is unsure about, falls out of scope), and at most 1.2 times chance level when
 // there are fewer than 100 of them.
-func chooseThreshold(s []scored, rule string, weight float64, classes int, rejectRate float64) float64 {
+func chooseThreshold(s []scored, spec thresholdSpec) float64 {
+	rule, weight, classes, rejectRate := spec.rule, spec.weight, spec.classes, spec.rejectRate
 	nIn, nOOS := 0, 0
 	for _, p := range s {
 		if p.goldOOS {
@@ -92,6 +106,10 @@ func chooseThreshold(s []scored, rule string, weight float64, classes int, rejec
 		}
 		return float64(inOK)/float64(nIn) + w*float64(oosOK)/float64(nOOS)
 	}
+	recallReached := func() bool { return float64(oosOK) >= spec.recall*float64(nOOS)-1e-9 }
+	if rule == RuleRecall && recallReached() {
+		return 0
+	}
 	best, bestT := score(), 0.0
 	i := 0
 	for i < len(order) {
@@ -111,6 +129,12 @@ func chooseThreshold(s []scored, rule string, weight float64, classes int, rejec
 		next := 1.0
 		if i < len(order) {
 			next = s[order[i]].top
+		}
+		if rule == RuleRecall {
+			if recallReached() {
+				return (t + next) / 2
+			}
+			continue
 		}
 		if v := score(); v > best {
 			best, bestT = v, (t+next)/2

@@ -54,15 +54,18 @@ type Options struct {
 	TokenizerFile string
 	// WordVectorsFile adds pretrained word vectors as features (intents.LoadWordVectors reads it; ""
 	// none): the model keeps the VectorWords most frequent words (default 100000) and every training
-	// word with a vector. Features.VectorWeight scales them.
+	// word with a vector. Features.VectorWeight scales them and Features.VectorPooling pools them
+	// (default intents.PoolMeanMaxMin).
 	WordVectorsFile string
 	VectorWords     int
 	// ValFraction is the stratified share of the training data held out for validation when the data has
 	// no validation split (default 0.1).
 	ValFraction float64
-	// ThresholdRule picks the out-of-scope threshold on validation data (RuleWeighted by default) and
-	// OOSWeight is the weight of out-of-scope recall against in-scope accuracy for it (default 0.1).
+	// ThresholdRule picks the out-of-scope threshold on validation data (RuleRecall by default).
+	// OOSRecall is the out-of-scope recall RuleRecall reaches (default 0.6); OOSWeight is the weight of
+	// out-of-scope recall against in-scope accuracy for RuleWeighted (default 0.1).
 	ThresholdRule string
+	OOSRecall     float64
 	OOSWeight     float64
 	// RejectWithoutOOS applies when the validation data has no out-of-scope examples: the threshold then
 	// rejects at most this share of the correctly classified validation messages (default 0: no
@@ -120,7 +123,13 @@ func (o Options) withDefaults() Options {
 		o.ValFraction = 0.1
 	}
 	if o.ThresholdRule == "" {
-		o.ThresholdRule = RuleWeighted
+		o.ThresholdRule = RuleRecall
+	}
+	if o.OOSRecall <= 0 || o.OOSRecall > 1 {
+		o.OOSRecall = 0.6
+	}
+	if o.Features.VectorPooling == "" {
+		o.Features.VectorPooling = intents.PoolMeanMaxMin
 	}
 	if o.OOSWeight <= 0 {
 		o.OOSWeight = 0.1
@@ -155,12 +164,20 @@ type prepared struct {
 	label []int
 }
 
+// thresholdSpec is the out-of-scope threshold choice the options ask for.
+func (o Options) thresholdSpec() thresholdSpec {
+	return thresholdSpec{rule: o.ThresholdRule, weight: o.OOSWeight, recall: o.OOSRecall, rejectRate: o.RejectWithoutOOS}
+}
+
 // Train validates ds, splits off validation data when ds has none, trains the intent network ensemble
 // (and the linear baseline when asked) and writes the model directory outDir atomically: the new model
 // is built in a temporary sibling directory and renamed into place only when complete, so a failed run
 // leaves the previous model untouched.
 func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result, error) {
 	o = o.withDefaults()
+	if err := o.Features.Validate(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	timing := map[string]float64{}
 	lap := func(name string, t0 time.Time) { timing[name] = time.Since(t0).Seconds() }
@@ -289,7 +306,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	mcfg := intents.ModelConfig{Features: feat.Config(), Net: netCfg, DataHash: hash, Seed: o.Seed,
 		Trainer: map[string]any{"epochs": o.Epochs, "patience": o.Patience, "batch_size": o.BatchSize, "lr": o.LR,
 			"weight_decay": o.WeightDecay, "feature_drop": o.FeatureDrop, "dropout": o.Dropout,
-			"label_smoothing": o.LabelSmoothing, "threshold_rule": o.ThresholdRule}}
+			"label_smoothing": o.LabelSmoothing, "threshold_rule": o.ThresholdRule, "oos_recall": o.OOSRecall}}
 	if hasOOS {
 		mcfg.OOSLabel = intents.OutOfScope
 	}
@@ -297,7 +314,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	res.Metrics = calibrate(model, vaP, val, o.ThresholdRule, o.OOSWeight, o.RejectWithoutOOS)
+	res.Metrics = calibrate(model, vaP, val, o.thresholdSpec())
 	var base *intents.Model
 	if o.Baseline {
 		t0 = time.Now()
@@ -325,7 +342,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		if err != nil {
 			return nil, err
 		}
-		res.Baseline = calibrate(base, vaP, val, o.ThresholdRule, o.OOSWeight, o.RejectWithoutOOS)
+		res.Baseline = calibrate(base, vaP, val, o.thresholdSpec())
 	}
 	res.Seconds = time.Since(start).Seconds()
 	// Write atomically.

@@ -177,7 +177,8 @@ func TestTrainWithWordVectors(t *testing.T) {
 	}
 	var cfg intents.ModelConfig
 	raw, _ := os.ReadFile(filepath.Join(a, intents.FileConfig))
-	if err := json.Unmarshal(raw, &cfg); err != nil || cfg.Features.WordVectors != 3 || cfg.Net.Dense != 3 || cfg.Features.VectorWeight != 4 {
+	if err := json.Unmarshal(raw, &cfg); err != nil || cfg.Features.WordVectors != 3 || cfg.Net.Dense != 9 || cfg.Features.VectorWeight != 4 ||
+		cfg.Features.VectorPooling != intents.PoolMeanMaxMin {
 		t.Fatalf("config %s: %v", raw, err)
 	}
 	if _, err := os.Stat(filepath.Join(a, intents.FileVectors)); err != nil {
@@ -199,6 +200,12 @@ func TestTrainWithWordVectors(t *testing.T) {
 	rep, err := Evaluate(ctx, a, tinySet().Train, "tiny", EvalOptions{LatencySamples: 5})
 	if err != nil || rep.AccuracyInScopeNoThreshold < 0.9 || rep.ModelVersion != ra.Version {
 		t.Fatalf("reloaded model: %+v, %v", rep, err)
+	}
+	// An unknown pooling stops training.
+	bad := o
+	bad.Features.VectorPooling = "median"
+	if _, err := Train(ctx, tinySet(), filepath.Join(root, "d"), bad); err == nil || !strings.Contains(err.Error(), "median") {
+		t.Fatalf("unknown pooling: %v", err)
 	}
 	// A missing or malformed vectors file stops training with the file and line, before anything is written.
 	if err := os.WriteFile(vf, []byte("order 1 0 0\nparcel 1 x 0\n"), 0o644); err != nil {

