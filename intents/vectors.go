@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"os"
 	"slices"
@@ -56,33 +57,28 @@ func sifWeight(rank int32) float32 {
 	return float32(sifA / (sifA + p))
 }
 
+// found yields the rank and vector of each of words that the table has, in order.
+func (v *WordVectors) found(words []string) iter.Seq2[int32, []float32] {
+	return func(yield func(int32, []float32) bool) {
+		for _, w := range words {
+			r, ok := v.index[w]
+			if ok && !yield(r, v.data[int(r)*v.dim:int(r+1)*v.dim]) {
+				return
+			}
+		}
+	}
+}
+
 // Mean writes into out (len Dim) the L2-normalised, frequency-weighted mean of the vectors of the words
 // found in the table (frequent words such as "the" weigh about a tenth of rare ones). It returns false,
 // leaving out zero, when no word is found.
 func (v *WordVectors) Mean(words []string, out []float32) bool {
 	out = out[:v.dim]
 	clear(out)
-	found := false
-	for _, w := range words {
-		r, ok := v.index[w]
-		if !ok {
-			continue
-		}
-		found = true
-		axpyGeneric(out, v.data[int(r)*v.dim:int(r+1)*v.dim], sifWeight(v.rank[r]))
+	for r, row := range v.found(words) {
+		axpyGeneric(out, row, sifWeight(v.rank[r]))
 	}
-	if !found {
-		return false
-	}
-	var n float64
-	for _, x := range out {
-		n += float64(x) * float64(x)
-	}
-	if n == 0 {
-		return false
-	}
-	normalise(out)
-	return true
+	return normalise(out)
 }
 
 // MaxMin writes into max and min (each len Dim) the per-dimension maximum and minimum of the vectors of
@@ -91,17 +87,12 @@ func (v *WordVectors) MaxMin(words []string, max, min []float32) {
 	max, min = max[:v.dim], min[:v.dim]
 	clear(max)
 	clear(min)
-	found := false
-	for _, w := range words {
-		r, ok := v.index[w]
-		if !ok {
-			continue
-		}
-		row := v.data[int(r)*v.dim : int(r+1)*v.dim]
-		if !found {
+	first := true
+	for _, row := range v.found(words) {
+		if first {
 			copy(max, row)
 			copy(min, row)
-			found = true
+			first = false
 			continue
 		}
 		for i, x := range row {
@@ -113,25 +104,24 @@ func (v *WordVectors) MaxMin(words []string, max, min []float32) {
 			}
 		}
 	}
-	if found {
-		normalise(max)
-		normalise(min)
-	}
+	normalise(max)
+	normalise(min)
 }
 
-// normalise scales x to unit L2 norm (a zero vector stays zero).
-func normalise(x []float32) {
+// normalise scales x to unit L2 norm and reports whether it could: a zero vector stays zero (false).
+func normalise(x []float32) bool {
 	var n float64
 	for _, v := range x {
 		n += float64(v) * float64(v)
 	}
 	if n == 0 {
-		return
+		return false
 	}
 	s := float32(1 / math.Sqrt(n))
 	for i := range x {
 		x[i] *= s
 	}
+	return true
 }
 
 // VectorLoadConfig chooses what LoadWordVectors keeps.
