@@ -224,6 +224,33 @@ func TestChooseThreshold(t *testing.T) {
 			t.Errorf("recall %v: threshold %v, want in (%v, %v)", tc.recall, thr, tc.lo, tc.hi)
 		}
 	}
+	// With a confidence: 100 out-of-scope examples at 0.001 ... 0.100 and in-scope ones above them. The
+	// lower end of the one-sided 95% Wilson interval first reaches 60% at 69 of 100 caught; with a handful
+	// of examples no bound reaches it and the point estimate is used.
+	var c []scored
+	for i := 1; i <= 100; i++ {
+		c = append(c, scored{top: float64(i) / 1000, goldOOS: true})
+		c = append(c, scored{top: 0.5 + float64(i)/1000, correct: true})
+	}
+	for _, tc := range []struct {
+		name       string
+		s          []scored
+		confidence float64
+		lo, hi     float64
+	}{
+		{"point estimate", c, 0, 0.060, 0.061},
+		{"95%", c, 0.95, 0.069, 0.070},
+		{"99%", c, 0.99, 0.072, 0.075},
+		{"ten examples: 9 caught", r, 0.95, 0.45, 0.475},
+		{"three examples: no bound reaches 60%, point estimate", []scored{
+			{top: 0.1, goldOOS: true}, {top: 0.2, goldOOS: true}, {top: 0.3, goldOOS: true},
+			{top: 0.6, correct: true}, {top: 0.7, correct: true}}, 0.95, 0.2, 0.3},
+	} {
+		thr := chooseThreshold(tc.s, thresholdSpec{rule: RuleRecall, recall: 0.6, confidence: tc.confidence, classes: 10})
+		if thr <= tc.lo || thr >= tc.hi {
+			t.Errorf("%s: threshold %v, want in (%v, %v)", tc.name, thr, tc.lo, tc.hi)
+		}
+	}
 	// The explicit out-of-scope class already reaching the recall: no threshold.
 	withClass := append([]scored(nil), r...)
 	for i := 0; i < 7; i++ {
@@ -246,5 +273,25 @@ func TestChooseThreshold(t *testing.T) {
 	}
 	if thr := chooseThreshold(in, thresholdSpec{rule: RuleBalanced, classes: 10, rejectRate: 1}); thr != 1 {
 		t.Fatalf("threshold rejecting everything %v", thr)
+	}
+}
+
+func TestWilsonLower(t *testing.T) {
+	for _, tc := range []struct {
+		k, n   int
+		z      float64
+		lo, hi float64
+	}{
+		{60, 100, 0, 0.6, 0.6},
+		{69, 100, 1.645, 0.600, 0.612},
+		{68, 100, 1.645, 0.590, 0.600},
+		{600, 1000, 1.645, 0.573, 0.576},
+		{10, 10, 1.645, 0.78, 0.79},
+		{0, 10, 1.645, 0, 1e-12},
+		{0, 0, 1.645, 0, 0},
+	} {
+		if got := wilsonLower(tc.k, tc.n, tc.z); got < tc.lo-1e-9 || got > tc.hi+1e-9 {
+			t.Errorf("wilsonLower(%d, %d, %v) = %v, want in [%v, %v]", tc.k, tc.n, tc.z, got, tc.lo, tc.hi)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"sort"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -41,8 +42,12 @@ type netOptions struct {
 	weightDecay float64
 	featureDrop float64
 	smoothing   float64 // label smoothing
-	name        string  // for the progress bar
-	progress    io.Writer
+	// pseudoOOS adds this many synthetic out-of-scope examples per training example to every batch
+	// (0: none): mixtures of two examples of different intents, labelled oosIndex (see mixBatch).
+	pseudoOOS float64
+	oosIndex  int
+	name      string // for the progress bar
+	progress  io.Writer
 }
 
 // epochStat is one epoch of training.
@@ -104,25 +109,19 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 					return err
 				}
 				lo, hi := s*o.batch, min((s+1)*o.batch, len(order))
-				idx, val, dense, y := batchTensors(train, order[lo:hi], o.featureDrop, rng)
-				mask := dropoutMask(hi-lo, o.net.Hidden, o.net.Dropout, rng)
-				logits := net.ForwardT(idx, val, dense, mask)
-				if mask != nil {
-					mask.MustDrop()
+				src, rows := train, order[lo:hi]
+				if o.pseudoOOS > 0 {
+					src, rows = withPseudoOOS(train, rows, o.pseudoOOS, int64(o.oosIndex), rng)
 				}
-				loss := lossFor(logits, y, o.smoothing)
+				loss, drop := batchLoss(net, src, rows, o, rng)
 				if err := opt.BackwardStep(loss); err != nil {
 					return err
 				}
 				lossSum += loss.Float64Values()[0]
 				loss.MustDrop()
-				logits.MustDrop()
-				idx.MustDrop()
-				val.MustDrop()
-				if dense != nil {
-					dense.MustDrop()
+				for _, t := range drop {
+					t.MustDrop()
 				}
-				y.MustDrop()
 				if bar != nil {
 					bar.Add(1)
 				}
@@ -161,6 +160,117 @@ func lossFor(logits, y *ts.Tensor, eps float64) *ts.Tensor {
 	nll := lsm.MustNllLoss(y, ts.NewTensor(), 1, -100, false)
 	smooth := lsm.MustMean(gotch.Float, true).MustMulScalar(ts.FloatScalar(-eps), true)
 	return nll.MustMulScalar(ts.FloatScalar(1-eps), true).MustAdd(smooth, true)
+}
+
+// batchLoss runs the forward pass of net over rows of v with feature dropout and a hidden dropout mask
+// and returns the loss, and the tensors to drop once the backward pass is done.
+func batchLoss(net *intents.Network, v *vecSet, rows []int, o netOptions, rng *rand.Rand) (*ts.Tensor, []*ts.Tensor) {
+	idx, val, dense, y := batchTensors(v, rows, o.featureDrop, rng)
+	mask := dropoutMask(len(rows), o.net.Hidden, o.net.Dropout, rng)
+	logits := net.ForwardT(idx, val, dense, mask)
+	if mask != nil {
+		mask.MustDrop()
+	}
+	drop := []*ts.Tensor{logits, idx, val, y}
+	if dense != nil {
+		drop = append(drop, dense)
+	}
+	return lossFor(logits, y, o.smoothing), drop
+}
+
+// withPseudoOOS returns a vecSet holding the batch rows of v followed by the synthetic out-of-scope
+// examples of mixBatch, and the row numbers to train on. A synthetic example keeps at most as many
+// sparse features as the batch's longest message (those of largest weight), so the padded width of the
+// batch, and with it the cost of the step, does not grow.
+func withPseudoOOS(v *vecSet, rows []int, share float64, oos int64, rng *rand.Rand) (*vecSet, []int) {
+	out := &vecSet{dim: v.dim}
+	width := 1
+	for _, r := range rows {
+		out.idx = append(out.idx, v.idx[r])
+		out.val = append(out.val, v.val[r])
+		if v.dim > 0 {
+			out.dense = append(out.dense, v.dense[r])
+		}
+		out.y = append(out.y, v.y[r])
+		width = max(width, len(v.idx[r]))
+	}
+	mix := mixBatch(v, rows, share, oos, width, rng)
+	out.idx = append(out.idx, mix.idx...)
+	out.val = append(out.val, mix.val...)
+	out.dense = append(out.dense, mix.dense...)
+	out.y = append(out.y, mix.y...)
+	all := make([]int, out.len())
+	for i := range all {
+		all[i] = i
+	}
+	return out, all
+}
+
+// mixBatch returns round(share × len(rows)) synthetic out-of-scope examples labelled oos. Each is a
+// convex mixture λ·a + (1-λ)·b, λ uniform in [0.3, 0.7], of two batch examples a and b of different
+// in-scope intents. The network's hidden pre-activation is linear in its input (embedding rows scaled by
+// their weights and summed, plus the dense map, plus one bias), so concatenating a's and b's sparse
+// features with their weights scaled by λ and 1-λ (and mixing the dense features) gives exactly the
+// mixture of their hidden pre-activations: the synthetic points lie between intents, where out-of-scope
+// messages that share words with several intents fall (pseudo outliers by convex combination, as in
+// Zhan et al., ACL 2021). Taught that this space is out of scope, the network lowers its confidence
+// there. Fewer come back when the batch holds too few intents to pair. A mixture keeps at most width
+// sparse features, those of largest weight (width <= 0: all).
+func mixBatch(v *vecSet, rows []int, share float64, oos int64, width int, rng *rand.Rand) *vecSet {
+	n := int(math.Round(share * float64(len(rows))))
+	out := &vecSet{dim: v.dim}
+	for k, tries := 0, 0; k < n && tries < 20*n; tries++ {
+		a, b := rows[rng.Intn(len(rows))], rows[rng.Intn(len(rows))]
+		if v.y[a] == v.y[b] || v.y[a] == oos || v.y[b] == oos {
+			continue
+		}
+		lam := float32(0.3 + 0.4*rng.Float64())
+		idx := append(append(make([]int32, 0, len(v.idx[a])+len(v.idx[b])), v.idx[a]...), v.idx[b]...)
+		val := make([]float32, 0, len(idx))
+		for _, x := range v.val[a] {
+			val = append(val, lam*x)
+		}
+		for _, x := range v.val[b] {
+			val = append(val, (1-lam)*x)
+		}
+		if width > 0 && len(idx) > width {
+			idx, val = keepLargest(idx, val, width)
+		}
+		out.idx, out.val, out.y = append(out.idx, idx), append(out.val, val), append(out.y, oos)
+		if v.dim > 0 {
+			var d []float32
+			if v.dense[a] != nil || v.dense[b] != nil {
+				d = make([]float32, v.dim)
+				for i := range d {
+					if v.dense[a] != nil {
+						d[i] += lam * v.dense[a][i]
+					}
+					if v.dense[b] != nil {
+						d[i] += (1 - lam) * v.dense[b][i]
+					}
+				}
+			}
+			out.dense = append(out.dense, d)
+		}
+		k++
+	}
+	return out
+}
+
+// keepLargest returns the n entries of largest weight, in their original order.
+func keepLargest(idx []int32, val []float32, n int) ([]int32, []float32) {
+	order := make([]int, len(idx))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return val[order[a]] > val[order[b]] })
+	keep := order[:n]
+	sort.Ints(keep)
+	ki, kv := make([]int32, n), make([]float32, n)
+	for i, j := range keep {
+		ki[i], kv[i] = idx[j], val[j]
+	}
+	return ki, kv
 }
 
 // batchTensors builds idx [B,T] int64, val [B,T,1] float, dense [B,dim] float (nil when v has no dense

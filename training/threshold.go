@@ -1,6 +1,9 @@
 package training
 
-import "sort"
+import (
+	"math"
+	"sort"
+)
 
 // scored is one prediction reduced to what threshold selection needs.
 type scored struct {
@@ -19,7 +22,9 @@ const (
 	// RuleAccuracy maximises overall accuracy (out-of-scope examples count once each).
 	RuleAccuracy = "accuracy"
 	// RuleRecall takes the lowest threshold whose out-of-scope recall on validation data reaches a target
-	// (Options.OOSRecall): the most in-scope accuracy that still catches that share of off-topic messages.
+	// (Options.OOSRecall) with a confidence (Options.OOSConfidence: the lower end of the one-sided Wilson
+	// interval must reach it): the most in-scope accuracy that still catches that share of off-topic
+	// messages.
 	RuleRecall = "recall"
 )
 
@@ -28,6 +33,7 @@ type thresholdSpec struct {
 	rule       string
 	weight     float64 // RuleWeighted: weight of out-of-scope recall
 	recall     float64 // RuleRecall: out-of-scope recall to reach
+	confidence float64 // RuleRecall: confidence of the lower bound that must reach recall (0: the point estimate)
 	classes    int     // labels of the model
 	rejectRate float64 // without out-of-scope examples (see chooseThreshold)
 }
@@ -106,7 +112,14 @@ func chooseThreshold(s []scored, spec thresholdSpec) float64 {
 		}
 		return float64(inOK)/float64(nIn) + w*float64(oosOK)/float64(nOOS)
 	}
-	recallReached := func() bool { return float64(oosOK) >= spec.recall*float64(nOOS)-1e-9 }
+	z := 0.0
+	if spec.confidence > 0 && spec.confidence < 1 {
+		z = math.Sqrt2 * math.Erfinv(2*spec.confidence-1)
+		if wilsonLower(nOOS, nOOS, z) < spec.recall {
+			z = 0 // too few out-of-scope examples for any bound to reach the target: the point estimate
+		}
+	}
+	recallReached := func() bool { return wilsonLower(oosOK, nOOS, z) >= spec.recall-1e-9 }
 	if rule == RuleRecall && recallReached() {
 		return 0
 	}
@@ -141,4 +154,21 @@ func chooseThreshold(s []scored, spec thresholdSpec) float64 {
 		}
 	}
 	return bestT
+}
+
+// wilsonLower is the lower end of the Wilson score interval for k successes in n trials with normal
+// quantile z (one-sided: z = 1.645 for 95%): the recall that can be claimed with that confidence from
+// n examples. z = 0 gives k/n.
+func wilsonLower(k, n int, z float64) float64 {
+	if n == 0 {
+		return 0
+	}
+	p, nf := float64(k)/float64(n), float64(n)
+	if z == 0 {
+		return p
+	}
+	z2 := z * z
+	centre := p + z2/(2*nf)
+	half := z * math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf))
+	return (centre - half) / (1 + z2/nf)
 }

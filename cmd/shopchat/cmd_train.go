@@ -47,6 +47,7 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.Float64("feature-drop", 0, "share of input n-grams dropped while training (default 0.3; negative: none)")
 	f.Float64("weight-decay", 0, "AdamW weight decay (default 0: Adam)")
 	f.Float64("label-smoothing", 0, "label smoothing of the training targets (default 0.1; negative: none)")
+	f.Float64("pseudo-oos", 0.02, "with an out-of-scope class: synthetic out-of-scope examples (mixtures of two intents) per training example in each batch (0: none)")
 	f.Int("min-count", 0, "training texts an n-gram must appear in to be a feature (default 2 for 5,000+ examples, else 1)")
 	f.Int("char-max", 0, "longest character n-gram (default 5)")
 	f.Int("word-ngrams", 0, "longest word n-gram (default 2)")
@@ -60,6 +61,7 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.Bool("no-baseline", false, "do not train the linear baseline")
 	f.String("threshold-rule", training.RuleRecall, "out-of-scope threshold choice on validation data: recall (the lowest threshold whose out-of-scope recall reaches --oos-recall), weighted (in-scope accuracy + oos-weight * oos recall), balanced (weight 1) or accuracy")
 	f.Float64("oos-recall", 0.6, "out-of-scope recall on validation data for --threshold-rule recall (0 < r <= 1)")
+	f.Float64("oos-confidence", 0, "confidence with which --threshold-rule recall reaches --oos-recall on the validation data, e.g. 0.95 (lower end of the one-sided Wilson interval; 0: the point estimate)")
 	f.Float64("oos-weight", 0.1, "weight of out-of-scope recall for --threshold-rule weighted")
 	f.Float64("reject-without-oos", 0, "without out-of-scope examples in the validation data: the threshold rejects at most this share of correctly classified validation messages (default 0: no threshold)")
 	f.Int("threads", 0, "libtorch threads (default: all CPUs)")
@@ -85,6 +87,9 @@ func trainOptions(cmd *cobra.Command) training.Options {
 	o.FeatureDrop, _ = f.GetFloat64("feature-drop")
 	o.WeightDecay, _ = f.GetFloat64("weight-decay")
 	o.LabelSmoothing, _ = f.GetFloat64("label-smoothing")
+	if o.PseudoOOS, _ = f.GetFloat64("pseudo-oos"); o.PseudoOOS <= 0 {
+		o.PseudoOOS = -1
+	}
 	o.Features.MinCount, _ = f.GetInt("min-count")
 	o.Features.CharMax, _ = f.GetInt("char-max")
 	o.Features.WordNgrams, _ = f.GetInt("word-ngrams")
@@ -100,6 +105,7 @@ func trainOptions(cmd *cobra.Command) training.Options {
 	o.ThresholdRule, _ = f.GetString("threshold-rule")
 	o.OOSWeight, _ = f.GetFloat64("oos-weight")
 	o.OOSRecall, _ = f.GetFloat64("oos-recall")
+	o.OOSConfidence, _ = f.GetFloat64("oos-confidence")
 	o.RejectWithoutOOS, _ = f.GetFloat64("reject-without-oos")
 	o.Threads, _ = f.GetInt("threads")
 	o.StrictWarnings, _ = f.GetBool("strict")
@@ -136,6 +142,12 @@ func runTrain(cmd *cobra.Command, args []string) error {
 	case training.RuleRecall, training.RuleWeighted, training.RuleBalanced, training.RuleAccuracy:
 	default:
 		return usageError{fmt.Errorf("train: --threshold-rule %q: want recall, weighted, balanced or accuracy", rule)}
+	}
+	if c, _ := f.GetFloat64("oos-confidence"); c < 0 || c >= 1 {
+		return usageError{fmt.Errorf("train: --oos-confidence %v: want 0 <= c < 1", c)}
+	}
+	if p, _ := f.GetFloat64("pseudo-oos"); p > 1 {
+		return usageError{fmt.Errorf("train: --pseudo-oos %v: want at most 1 per training example", p)}
 	}
 	if r, _ := f.GetFloat64("oos-recall"); r <= 0 || r > 1 {
 		return usageError{fmt.Errorf("train: --oos-recall %v: want 0 < r <= 1", r)}
