@@ -49,3 +49,23 @@ func TestTrainWithExtraExamples(t *testing.T) {
 		t.Fatal("a missing --extra file was accepted")
 	}
 }
+
+// TestTrainBadFlags checks that out-of-range training flags are refused with a message naming the flag,
+// before any data is read.
+func TestTrainBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		flag, value string
+	}{
+		{"--oos-confidence", "1"},
+		{"--oos-confidence", "-0.5"},
+		{"--pseudo-oos", "2"},
+		{"--oos-recall", "0"},
+		{"--threshold-rule", "median"},
+	} {
+		_, err := runCLI(t, "train", "--data", filepath.Join(dir, "none.csv"), "--out", filepath.Join(dir, "m"), tc.flag, tc.value)
+		if err == nil || !strings.Contains(err.Error(), tc.flag) {
+			t.Errorf("%s %s: error %v, want one naming the flag", tc.flag, tc.value, err)
+		}
+	}
+}
