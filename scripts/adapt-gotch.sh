@@ -6,7 +6,9 @@
 #   1. copies the module from the Go module cache (downloading it if needed);
 #   2. rewrites libtch/lib.go with cgo flags for that libtorch: the system's (Debian's libtorch-dev) or
 #      the one under $LIBTORCH (a libtorch zip from pytorch.org, CPU or CUDA);
-#   3. finds, by compiling, every generated C wrapper (atg_*) that does not compile against that
+#   3. gives the multi-output wrappers' C output arrays the room their outputs need (gotch allocates
+#      0 bytes and the C side writes 8 per output: heap corruption from 4 outputs on);
+#   4. finds, by compiling, every generated C wrapper (atg_*) that does not compile against that
 #      libtorch and replaces its body with one that records the error
 #      "atg_<op>: not available in libtorch <version> ..." through gotch's last-error mechanism, so the
 #      Go call returns an error (and Must* panics) instead of failing the build or crashing.
@@ -65,6 +67,22 @@ mkdir -p "$(dirname "$out")"
 cp -r "$src" "$out.tmp"
 chmod -R u+w "$out.tmp"
 rm -rf "$out.tmp/example" "$out.tmp/gen"
+
+# ---- multi-output wrappers -------------------------------------------------------------------------
+# A generated wrapper with several tensor outputs allocates their C array with malloc(0) and the C side
+# writes 8 bytes per output past it: 4 or more outputs (EmbeddingBag, ...) overwrite the next heap chunk
+# ("double free or corruption", ../shared/GOTCH.md 4.2). Give every such array room for 8 outputs (the
+# most any wrapper has is 7). Single-output wrappers (ptr := ... malloc(0)) write 8 bytes, which fit.
+sed -i 's/^\([[:space:]]*ctensorPtr0 := (\*lib\.Ctensor)(unsafe\.Pointer(C\.malloc(\)0)))$/\1C.size_t(64))))/' "$out.tmp/ts/tensor-generated.go"
+sed -i 's/^\([[:space:]]*ctensorPtr1 := (\*lib\.Ctensor)(unsafe\.Pointer(C\.malloc(\)0)))$/\1C.size_t(64))))/' "$out.tmp/ts/patch.go"
+if grep -q 'ctensorPtr[01] := (\*lib\.Ctensor)(unsafe\.Pointer(C\.malloc(0)))' "$out.tmp/ts/tensor-generated.go" "$out.tmp/ts/patch.go"; then
+	log "could not enlarge the output arrays of the multi-output wrappers"
+	exit 1
+fi
+if grep -q 'ctensorPtr7 :=' "$out.tmp/ts/tensor-generated.go"; then
+	log "a wrapper has more than 7 outputs: enlarge its output array"
+	exit 1
+fi
 
 # ---- cgo flags ------------------------------------------------------------------------------------
 cxxinc=""
