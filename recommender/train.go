@@ -256,11 +256,8 @@ func recencyWeights(d *dataset, cfg TrainConfig) [][]float32 {
 }
 
 func copyFloats(t *ts.Tensor) ([]float32, error) {
-	c := t.MustContiguous(false)
-	defer c.MustDrop()
-	n := c.Numel()
-	out := make([]float32, n)
-	if err := c.CopyData(out, n); err != nil {
+	out, err := torchrt.Float32s(t)
+	if err != nil {
 		return nil, fmt.Errorf("copy weights: %w", err)
 	}
 	return out, nil
