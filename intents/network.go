@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
+
+	"github.com/shopchat/shopchat/internal/torchrt"
 )
 
 // NetConfig is the shape of one network of the ensemble.
@@ -26,8 +27,8 @@ type NetConfig struct {
 }
 
 // Network is the intent network in gotch: the sparse TF-IDF vector of a message is multiplied by an
-// embedding table (a gather of the message's feature rows, scaled by their weights and summed; the same
-// as a sparse-dense product, in three ops), then a bias and ReLU give the hidden layer, and a linear layer
+// embedding table (the message's feature rows, scaled by their weights and summed by one embedding_bag
+// op: a sparse-dense product), then a bias and ReLU give the hidden layer, and a linear layer
 // gives the logits. With Hidden 0 the table holds the class weights directly (a linear model).
 // A Network is not safe for concurrent use; keep it on one torchrt.Worker.
 type Network struct {
@@ -40,6 +41,14 @@ type Network struct {
 
 // NewNetwork creates the variables of a network under p with the initialisation the training uses.
 func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
+	return NewNetworkTable(p, p.Sub("emb"), cfg)
+}
+
+// NewNetworkTable is NewNetwork with the embedding table's variable created under table, which may
+// belong to another VarStore: a trainer that updates the table's rows itself keeps it out of the store
+// its optimiser updates. The variables are created, and drawn from libtorch's generator, in the same
+// order as NewNetwork's.
+func NewNetworkTable(p, table *nn.Path, cfg NetConfig) (*Network, error) {
 	if cfg.Inputs <= 0 || cfg.Classes <= 0 || cfg.Hidden < 0 || cfg.Dense < 0 || cfg.Dense > maxVectorDim {
 		return nil, fmt.Errorf("intents: bad network shape %+v", cfg)
 	}
@@ -60,7 +69,7 @@ func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
 		ec.WsInit = nn.NewUniformInit(-b, b)
 	}
 	n := &Network{cfg: cfg}
-	n.emb = nn.NewEmbedding(p.Sub("emb"), int64(cfg.Inputs), int64(width), ec)
+	n.emb = nn.NewEmbedding(table, int64(cfg.Inputs), int64(width), ec)
 	bias, err := p.Zeros("bias", []int64{int64(width)})
 	if err != nil {
 		return nil, err
@@ -91,15 +100,34 @@ func NewNetwork(p *nn.Path, cfg NetConfig) (*Network, error) {
 // Config reports the network's shape.
 func (n *Network) Config() NetConfig { return n.cfg }
 
-// ForwardT computes logits [B, Classes] from idx [B, T] (int64 feature columns, 0 = padding),
-// val [B, T, 1] (float weights, 0 for padding) and, when the network has dense inputs, dense [B, Dense]
-// (nil otherwise). While training, dropMask [B, Hidden] (0 or 1/(1-p), made
-// by the caller from a seeded Go generator) is applied to the hidden layer; pass nil at inference.
-// (The mask replaces libtorch's dropout op, which crashed intermittently inside atg_dropout under gotch
-// v0.9.1 on libtorch 1.13.) It drops its intermediates.
-func (n *Network) ForwardT(idx, val, dense, dropMask *ts.Tensor) *ts.Tensor {
-	e := n.emb.Forward(idx)                                                           // [B,T,W]
-	s := e.MustMul(val, true).MustSumDimIntlist([]int64{1}, false, gotch.Float, true) // [B,W]
+// ForwardBag computes logits [B, Classes] from a batch of sparse vectors in flat form: idx [N] int64
+// feature columns of every message one after the other, off [B] int64 where each message's columns
+// start in idx, and val [N] float their weights (N may not be 0: pad with column 0, weight 0); and,
+// when the network has dense inputs, dense [B, Dense] (nil otherwise). It sums the weighted rows of
+// table (nil: the network's own embedding table; a trainer may pass the batch's rows of it, with idx
+// numbering those rows) with one embedding_bag op, which materialises neither a padded [B,T,W] gather
+// nor, in the backward pass, its gradient. While training, dropMask [B, Hidden] (0 or 1/(1-p), made by
+// the caller from a seeded Go generator) is applied to the hidden layer; pass nil at inference. (The
+// mask replaces libtorch's dropout op, which crashed intermittently inside atg_dropout under gotch
+// v0.9.1 on libtorch 1.13.) It drops its intermediates. embedding_bag has four outputs: it needs the
+// adapted gotch of scripts/adapt-gotch.sh, whose multi-output wrappers have room for them.
+func (n *Network) ForwardBag(table, idx, off, val, dense, dropMask *ts.Tensor) *ts.Tensor {
+	if table == nil {
+		table = n.emb.Ws
+	}
+	s, o2b, size, maxIdx := ts.MustEmbeddingBag(table, idx, off, false, 0, false, val, false) // [B,W]
+	o2b.MustDrop()
+	size.MustDrop()
+	maxIdx.MustDrop()
+	return n.head(s, dense, dropMask)
+}
+
+// Table is the network's embedding table [Inputs, W] (W: Hidden, or Classes for a linear network).
+func (n *Network) Table() *ts.Tensor { return n.emb.Ws }
+
+// head adds the bias and the dense inputs to the summed rows s [B,W] (which it drops) and, with a
+// hidden layer, applies ReLU, the dropout mask and the output layer.
+func (n *Network) head(s, dense, dropMask *ts.Tensor) *ts.Tensor {
 	s = s.MustAdd(n.bias, true)
 	if n.dense != nil && dense != nil {
 		d := n.dense.Forward(dense)
@@ -131,26 +159,7 @@ type Weights struct {
 	outB  []float32 // [Classes]
 }
 
-func tensorFloats(t *ts.Tensor) ([]float32, error) {
-	size, err := t.Size()
-	if err != nil {
-		return nil, err
-	}
-	n := 1
-	for _, d := range size {
-		n *= int(d)
-	}
-	c, err := t.Contiguous(false)
-	if err != nil {
-		return nil, err
-	}
-	defer c.MustDrop()
-	out := make([]float32, n)
-	if err := c.CopyData(out, uint(n)); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
+func tensorFloats(t *ts.Tensor) ([]float32, error) { return torchrt.Float32s(t) }
 
 // dense copies the network's weights into Go memory.
 func (n *Network) Weights() (*Weights, error) {

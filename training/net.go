@@ -66,12 +66,18 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 	var hist []epochStat
 	err := w.Do(ctx, func() error {
 		torchrt.ManualSeed(o.seed)
-		vs := nn.NewVarStore(gotch.CPU)
+		// The embedding table lives in its own store: rowAdam updates the rows each batch touches, and
+		// libtorch's Adam the rest of the network.
+		vs, tvs := nn.NewVarStore(gotch.CPU), nn.NewVarStore(gotch.CPU)
 		defer vs.Destroy()
-		net, err := intents.NewNetwork(vs.Root(), o.net)
+		defer tvs.Destroy()
+		net, err := intents.NewNetworkTable(vs.Root(), tvs.Root().Sub("emb"), o.net)
 		if err != nil {
 			return err
 		}
+		tableOpt := newRowAdam(net.Table(), o.lr, o.weightDecay)
+		defer tableOpt.close()
+		scratch := newLocaliser(o.net.Inputs)
 		var opt *nn.Optimizer
 		if o.weightDecay > 0 {
 			opt, err = nn.NewAdamWConfig(0.9, 0.999, o.weightDecay).Build(vs, o.lr)
@@ -113,15 +119,11 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 				if o.pseudoOOS > 0 {
 					src, rows = withPseudoOOS(train, rows, o.pseudoOOS, int64(o.oosIndex), rng)
 				}
-				loss, drop := batchLoss(net, src, rows, o, rng)
-				if err := opt.BackwardStep(loss); err != nil {
+				l, err := trainStep(net, opt, tableOpt, scratch, src, rows, o, rng)
+				if err != nil {
 					return err
 				}
-				lossSum += loss.Float64Values()[0]
-				loss.MustDrop()
-				for _, t := range drop {
-					t.MustDrop()
-				}
+				lossSum += l
 				if bar != nil {
 					bar.Add(1)
 				}
@@ -162,20 +164,45 @@ func lossFor(logits, y *ts.Tensor, eps float64) *ts.Tensor {
 	return nll.MustMulScalar(ts.FloatScalar(1-eps), true).MustAdd(smooth, true)
 }
 
-// batchLoss runs the forward pass of net over rows of v with feature dropout and a hidden dropout mask
-// and returns the loss, and the tensors to drop once the backward pass is done.
-func batchLoss(net *intents.Network, v *vecSet, rows []int, o netOptions, rng *rand.Rand) (*ts.Tensor, []*ts.Tensor) {
-	idx, val, dense, y := batchTensors(v, rows, o.featureDrop, rng)
+// trainStep runs one step on rows of v: the forward pass over the batch's rows of the embedding table
+// with feature dropout and a hidden dropout mask, the backward pass, libtorch's Adam on the rest of
+// the network and rowAdam on those rows. It returns the batch's loss.
+func trainStep(net *intents.Network, opt *nn.Optimizer, tableOpt *rowAdam, loc *localiser, v *vecSet, rows []int, o netOptions, rng *rand.Rand) (float64, error) {
+	b := makeBag(v, rows, o.featureDrop, rng)
+	uniq := loc.localise(b.idx)
+	idx, off, val, dense, y := b.tensors()
+	defer dropAll(idx, off, val, dense, y)
+	uT := ts.MustOfSlice(uniq)
+	defer uT.MustDrop()
+	var leaf *ts.Tensor
+	ts.NoGrad(func() { leaf = net.Table().MustIndexSelect(0, uT, false) })
+	leaf = leaf.MustSetRequiresGrad(true, true)
+	defer leaf.MustDrop()
 	mask := dropoutMask(len(rows), o.net.Hidden, o.net.Dropout, rng)
-	logits := net.ForwardT(idx, val, dense, mask)
+	logits := net.ForwardBag(leaf, idx, off, val, dense, mask)
 	if mask != nil {
 		mask.MustDrop()
 	}
-	drop := []*ts.Tensor{logits, idx, val, y}
-	if dense != nil {
-		drop = append(drop, dense)
+	loss := lossFor(logits, y, o.smoothing)
+	logits.MustDrop()
+	defer loss.MustDrop()
+	if err := opt.BackwardStep(loss); err != nil {
+		return 0, err
 	}
-	return lossFor(logits, y, o.smoothing), drop
+	grad := leaf.MustGrad(false)
+	defer grad.MustDrop()
+	if err := tableOpt.step(uT, grad); err != nil {
+		return 0, err
+	}
+	return loss.Float64Values()[0], nil
+}
+
+func dropAll(t ...*ts.Tensor) {
+	for _, x := range t {
+		if x != nil {
+			x.MustDrop()
+		}
+	}
 }
 
 // withPseudoOOS returns a vecSet holding the batch rows of v followed by the synthetic out-of-scope
@@ -273,38 +300,43 @@ func keepLargest(idx []int32, val []float32, n int) ([]int32, []float32) {
 	return ki, kv
 }
 
-// batchTensors builds idx [B,T] int64, val [B,T,1] float, dense [B,dim] float (nil when v has no dense
-// features) and y [B] int64 for the examples rows of v, dropping each sparse feature and each dense
-// value with probability drop (training-time feature dropout).
-func batchTensors(v *vecSet, rows []int, drop float64, rng *rand.Rand) (idxT, valT, denseT, yT *ts.Tensor) {
-	t := 1
+// bag is a batch in ForwardBag's flat form (Go side): idx [N] feature columns, off [B] where each
+// message's columns start, val [N] their weights, dense [B·dim] (nil when the set has no dense features)
+// and y [B].
+type bag struct {
+	idx, off, y []int64
+	val, dense  []float32
+	dim         int
+}
+
+// makeBag builds the batch of the examples rows of v, dropping each sparse feature and each dense value
+// with probability drop (training-time feature dropout; rng may be nil when drop is 0). A batch whose
+// messages have no features at all gets column 0 (padding) with weight 0: embedding_bag needs an index.
+func makeBag(v *vecSet, rows []int, drop float64, rng *rand.Rand) *bag {
+	n := 0
 	for _, r := range rows {
-		t = max(t, len(v.idx[r]))
+		n += len(v.idx[r])
 	}
-	b := len(rows)
-	idx := make([]int64, b*t)
-	val := make([]float32, b*t)
-	y := make([]int64, b)
+	b := &bag{idx: make([]int64, 0, n+1), val: make([]float32, 0, n+1), off: make([]int64, len(rows)),
+		y: make([]int64, len(rows)), dim: v.dim}
 	for i, r := range rows {
-		k := 0
+		b.off[i] = int64(len(b.idx))
 		for j, c := range v.idx[r] {
 			if drop > 0 && rng.Float64() < drop {
 				continue
 			}
-			idx[i*t+k] = int64(c)
-			val[i*t+k] = v.val[r][j]
-			k++
+			b.idx = append(b.idx, int64(c))
+			b.val = append(b.val, v.val[r][j])
 		}
-		y[i] = v.y[r]
+		b.y[i] = v.y[r]
 	}
-	it := ts.MustOfSlice(idx).MustView([]int64{int64(b), int64(t)}, true)
-	vt := ts.MustOfSlice(val).MustView([]int64{int64(b), int64(t), 1}, true)
-	yt := ts.MustOfSlice(y)
-	var dt *ts.Tensor
+	if len(b.idx) == 0 {
+		b.idx, b.val = append(b.idx, 0), append(b.val, 0)
+	}
 	if v.dim > 0 {
-		d := make([]float32, b*v.dim)
+		b.dense = make([]float32, len(rows)*v.dim)
 		for i, r := range rows {
-			row := d[i*v.dim : (i+1)*v.dim]
+			row := b.dense[i*v.dim : (i+1)*v.dim]
 			copy(row, v.dense[r])
 			if drop > 0 && v.dense[r] != nil {
 				for k := range row {
@@ -314,9 +346,48 @@ func batchTensors(v *vecSet, rows []int, drop float64, rng *rand.Rand) (idxT, va
 				}
 			}
 		}
-		dt = ts.MustOfSlice(d).MustView([]int64{int64(b), int64(v.dim)}, true)
 	}
-	return it, vt, dt, yt
+	return b
+}
+
+// tensors returns the batch as tensors: idx [N], off [B], val [N], dense [B, dim] (nil without dense
+// features) and y [B].
+func (b *bag) tensors() (idx, off, val, dense, y *ts.Tensor) {
+	idx, off, val, y = ts.MustOfSlice(b.idx), ts.MustOfSlice(b.off), ts.MustOfSlice(b.val), ts.MustOfSlice(b.y)
+	if b.dense != nil {
+		dense = ts.MustOfSlice(b.dense).MustView([]int64{int64(len(b.y)), int64(b.dim)}, true)
+	}
+	return idx, off, val, dense, y
+}
+
+// localiser renumbers a batch's feature columns to rows of the batch's own part of the table.
+type localiser struct{ pos []int32 }
+
+func newLocaliser(columns int) *localiser {
+	l := &localiser{pos: make([]int32, columns)}
+	for i := range l.pos {
+		l.pos[i] = -1
+	}
+	return l
+}
+
+// localise replaces every column of idx by its position in the returned list of the distinct columns,
+// in order of first appearance.
+func (l *localiser) localise(idx []int64) []int64 {
+	var uniq []int64
+	for i, c := range idx {
+		p := l.pos[c]
+		if p < 0 {
+			p = int32(len(uniq))
+			l.pos[c] = p
+			uniq = append(uniq, c)
+		}
+		idx[i] = int64(p)
+	}
+	for _, c := range uniq {
+		l.pos[c] = -1
+	}
+	return uniq
 }
 
 // dropoutMask is an inverted-dropout mask [b, hidden] (entries 0 or 1/(1-p)) from rng, or nil when
@@ -349,20 +420,15 @@ func accuracy(net *intents.Network, v *vecSet) float64 {
 			for r := lo; r < min(lo+chunk, v.len()); r++ {
 				rows = append(rows, r)
 			}
-			idx, val, dense, y := batchTensors(v, rows, 0, nil)
-			logits := net.ForwardT(idx, val, dense, nil)
-			if dense != nil {
-				dense.MustDrop()
-			}
+			idx, off, val, dense, y := makeBag(v, rows, 0, nil).tensors()
+			logits := net.ForwardBag(nil, idx, off, val, dense, nil)
+			dropAll(idx, off, val, dense, y)
 			pred := logits.MustArgmax([]int64{-1}, false, true).Int64Values()
 			for i, p := range pred {
 				if p == v.y[rows[i]] {
 					correct++
 				}
 			}
-			idx.MustDrop()
-			val.MustDrop()
-			y.MustDrop()
 		}
 	})
 	return float64(correct) / float64(v.len())

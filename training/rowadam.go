@@ -1,0 +1,76 @@
+package training
+
+import (
+	"math"
+
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/shopchat/shopchat/internal/torchrt"
+)
+
+// rowAdam is Adam (AdamW with weightDecay > 0) for an embedding table whose gradient, on each step,
+// touches only the rows of the batch's features: it updates those rows and their moments and leaves the
+// others as they are ("lazy" Adam, as PyTorch's SparseAdam and TensorFlow's LazyAdam do). A batch of
+// CLINC150 touches about a fifth of the table, and libtorch's dense Adam reads and writes the whole
+// table and both moments on every step, which was the most expensive part of training. The step
+// count, and with it the bias corrections, is global, as in SparseAdam. Not safe for concurrent use:
+// keep it on the training's locked thread.
+type rowAdam struct {
+	table, m, v *ts.Tensor // [R, W]; m and v are the first and second moments
+	lr, wd      float64
+	b1, b2, eps float64
+	t           int
+}
+
+// newRowAdam keeps the moments of table (a tensor that no other optimiser updates).
+func newRowAdam(table *ts.Tensor, lr, weightDecay float64) *rowAdam {
+	a := &rowAdam{table: table, lr: lr, wd: weightDecay, b1: 0.9, b2: 0.999, eps: 1e-8}
+	ts.NoGrad(func() {
+		a.m = table.MustZerosLike(false)
+		a.v = table.MustZerosLike(false)
+	})
+	return a
+}
+
+// step applies one update to the rows [U] (int64, distinct) of the table, whose gradient is grad
+// [U, W], with the formula of libtorch's Adam and AdamW.
+func (a *rowAdam) step(rows, grad *ts.Tensor) error {
+	a.t++
+	bc1 := 1 - math.Pow(a.b1, float64(a.t))
+	bc2 := 1 - math.Pow(a.b2, float64(a.t))
+	var err error
+	ts.NoGrad(func() {
+		// m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²
+		m := a.m.MustIndexSelect(0, rows, false).MustMulScalar(ts.FloatScalar(a.b1), true)
+		m = m.MustAdd(grad.MustMulScalar(ts.FloatScalar(1-a.b1), false), true)
+		g2 := grad.MustMul(grad, false).MustMulScalar(ts.FloatScalar(1-a.b2), true)
+		v := a.v.MustIndexSelect(0, rows, false).MustMulScalar(ts.FloatScalar(a.b2), true).MustAdd(g2, true)
+		g2.MustDrop()
+		defer m.MustDrop()
+		defer v.MustDrop()
+		if err = torchrt.IndexCopy(a.m, rows, m); err != nil {
+			return
+		}
+		if err = torchrt.IndexCopy(a.v, rows, v); err != nil {
+			return
+		}
+		// p -= lr·wd·p (AdamW); p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps)
+		den := v.MustSqrt(false).MustDivScalar(ts.FloatScalar(math.Sqrt(bc2)), true).MustAddScalar(ts.FloatScalar(a.eps), true)
+		upd := m.MustDiv(den, false).MustMulScalar(ts.FloatScalar(-a.lr/bc1), true)
+		den.MustDrop()
+		if a.wd > 0 {
+			p := a.table.MustIndexSelect(0, rows, false).MustMulScalar(ts.FloatScalar(-a.lr*a.wd), true)
+			upd = upd.MustAdd(p, true)
+			p.MustDrop()
+		}
+		err = torchrt.IndexAdd(a.table, rows, upd)
+		upd.MustDrop()
+	})
+	return err
+}
+
+// close frees the moments.
+func (a *rowAdam) close() {
+	a.m.MustDrop()
+	a.v.MustDrop()
+}
