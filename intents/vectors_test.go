@@ -49,6 +49,15 @@ func TestReadWordVectors(t *testing.T) {
 		{name: "json without dimensions", in: `{"vectors":{"a":[1]}}`, wantErr: `"dimensions" must come before "vectors"`},
 		{name: "json short vector", in: `{"dimensions":3,"vectors":{"a":[1,2]}}`, wantErr: `word "a": 2 values for dimension 3`},
 		{name: "json truncated", in: `{"dimensions":2,"vectors":{"a":[1,2`, wantErr: "JSON at byte"},
+		{name: "json max words by rank", in: wink, cfg: VectorLoadConfig{MaxWords: 2}, words: []string{"the", "car"}},
+		{name: "json spaces in rows", in: `{"dimensions":2,"vectors":{"a":[ 1 , 2 ,0.5, 3 ]}}`, words: []string{"a"}},
+		{name: "json string value", in: `{"dimensions":2,"vectors":{"a":[1,"2",1,0]}}`, wantErr: `word "a": bad value "\"2\""`},
+		{name: "json null value", in: `{"dimensions":2,"vectors":{"a":[1,null,1,0]}}`, wantErr: `word "a": bad value "null"`},
+		{name: "json nested array", in: `{"dimensions":2,"vectors":{"a":[1,[2,3]]}}`, wantErr: `word "a": array of numbers expected`},
+		{name: "json row not an array", in: `{"dimensions":2,"vectors":{"a":{"x":1}}}`, wantErr: `word "a": array of numbers expected`},
+		{name: "json empty row", in: `{"dimensions":2,"vectors":{"a":[]}}`, wantErr: `word "a": 0 values for dimension 2`},
+		{name: "json bad rank", in: `{"dimensions":1,"vectors":{"a":[1,1,"x"]}}`, wantErr: `word "a": bad rank`},
+		{name: "json value out of range", in: `{"dimensions":1,"vectors":{"a":[1e400,1,0]}}`, wantErr: `word "a": bad value "1e400"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
