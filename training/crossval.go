@@ -31,6 +31,9 @@ func CrossValidate(ctx context.Context, ds *Dataset, k int, o Options) (*CVRepor
 		return nil, fmt.Errorf("cross-validation needs at least 2 folds, got %d", k)
 	}
 	o = o.withDefaults()
+	if err := o.checkTableOptimizer(); err != nil {
+		return nil, err
+	}
 	vc := DefaultValidation()
 	vc.DropConflicts = o.DropConflicts
 	rep := Validate(ds, vc)

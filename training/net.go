@@ -46,8 +46,11 @@ type netOptions struct {
 	// (0: none): mixtures of two examples of different intents, labelled oosIndex (see mixBatch).
 	pseudoOOS float64
 	oosIndex  int
-	name      string // for the progress bar
-	progress  io.Writer
+	// denseTable trains the embedding table with libtorch's Adam over the whole table (Options.TableDense)
+	// instead of rowAdam.
+	denseTable bool
+	name       string // for the progress bar
+	progress   io.Writer
 }
 
 // epochStat is one epoch of training.
@@ -71,12 +74,19 @@ func trainNet(ctx context.Context, w *torchrt.Worker, train, val *vecSet, o netO
 		vs, tvs := nn.NewVarStore(gotch.CPU), nn.NewVarStore(gotch.CPU)
 		defer vs.Destroy()
 		defer tvs.Destroy()
-		net, err := intents.NewNetworkTable(vs.Root(), tvs.Root().Sub("emb"), o.net)
+		tablePath := tvs.Root().Sub("emb")
+		if o.denseTable {
+			tablePath = vs.Root().Sub("emb") // the optimiser's store: libtorch's Adam updates it all
+		}
+		net, err := intents.NewNetworkTable(vs.Root(), tablePath, o.net)
 		if err != nil {
 			return err
 		}
-		tableOpt := newRowAdam(net.Table(), o.lr, o.weightDecay)
-		defer tableOpt.close()
+		var tableOpt *rowAdam
+		if !o.denseTable {
+			tableOpt = newRowAdam(net.Table(), o.lr, o.weightDecay)
+			defer tableOpt.close()
+		}
 		scratch := newLocaliser(o.net.Inputs)
 		var opt *nn.Optimizer
 		if o.weightDecay > 0 {
@@ -166,9 +176,26 @@ func lossFor(logits, y *ts.Tensor, eps float64) *ts.Tensor {
 
 // trainStep runs one step on rows of v: the forward pass over the batch's rows of the embedding table
 // with feature dropout and a hidden dropout mask, the backward pass, libtorch's Adam on the rest of
-// the network and rowAdam on those rows. It returns the batch's loss.
+// the network and rowAdam on those rows. With tableOpt nil the table is in opt's store: the forward
+// pass reads the whole table and opt updates it all. It returns the batch's loss.
 func trainStep(net *intents.Network, opt *nn.Optimizer, tableOpt *rowAdam, loc *localiser, v *vecSet, rows []int, o netOptions, rng *rand.Rand) (float64, error) {
 	b := makeBag(v, rows, o.featureDrop, rng)
+	if tableOpt == nil {
+		idx, off, val, dense, y := b.tensors()
+		defer dropAll(idx, off, val, dense, y)
+		mask := dropoutMask(len(rows), o.net.Hidden, o.net.Dropout, rng)
+		logits := net.ForwardBag(nil, idx, off, val, dense, mask)
+		if mask != nil {
+			mask.MustDrop()
+		}
+		loss := lossFor(logits, y, o.smoothing)
+		logits.MustDrop()
+		defer loss.MustDrop()
+		if err := opt.BackwardStep(loss); err != nil {
+			return 0, err
+		}
+		return loss.Float64Values()[0], nil
+	}
 	uniq := loc.localise(b.idx)
 	idx, off, val, dense, y := b.tensors()
 	defer dropAll(idx, off, val, dense, y)

@@ -46,6 +46,10 @@ type Options struct {
 	// examples per training example to every batch: mixtures of two examples of different intents
 	// (default 0.02; negative: none; docs/intents.md).
 	PseudoOOS float64
+	// TableOptimizer is how the embedding table learns: TableRows (the default), Adam on the rows each
+	// batch touches only, or TableDense, libtorch's Adam on the whole table every step (slower on large
+	// data: docs/intents.md, sixth round).
+	TableOptimizer string
 	// Members is the ensemble size (default 1; more networks get seeds Seed+1, Seed+2, ...).
 	Members int
 	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true and
@@ -96,6 +100,19 @@ type Options struct {
 	DropConflicts bool
 }
 
+// Table optimizers (Options.TableOptimizer).
+const (
+	TableRows  = "rows"  // Adam on the rows of the embedding table each batch touches (training/rowadam.go)
+	TableDense = "dense" // libtorch's Adam on the whole table every step
+)
+
+func (o Options) checkTableOptimizer() error {
+	if o.TableOptimizer != TableRows && o.TableOptimizer != TableDense {
+		return fmt.Errorf("training: table optimizer %q: want %q or %q", o.TableOptimizer, TableRows, TableDense)
+	}
+	return nil
+}
+
 func (o Options) withDefaults() Options {
 	if o.Epochs <= 0 {
 		o.Epochs = 12
@@ -140,6 +157,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OOSConfidence < 0 || o.OOSConfidence >= 1 {
 		o.OOSConfidence = 0
+	}
+	if o.TableOptimizer == "" {
+		o.TableOptimizer = TableRows
 	}
 	if o.PseudoOOS < 0 {
 		o.PseudoOOS = 0
@@ -194,6 +214,9 @@ func (o Options) thresholdSpec() thresholdSpec {
 func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result, error) {
 	o = o.withDefaults()
 	if err := o.Features.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.checkTableOptimizer(); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -315,7 +338,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		wts, hist, err := trainNet(ctx, w, trV, vaV, netOptions{
 			net: netCfg, seed: o.Seed + int64(m), epochs: o.Epochs, patience: o.Patience, batch: o.BatchSize,
 			lr: o.LR, weightDecay: o.WeightDecay, featureDrop: o.FeatureDrop, smoothing: o.LabelSmoothing,
-			pseudoOOS: pseudo, oosIndex: oosIdx,
+			pseudoOOS: pseudo, oosIndex: oosIdx, denseTable: o.TableOptimizer == TableDense,
 			name: fmt.Sprintf("net %d/%d", m+1, o.Members), progress: o.Progress,
 		})
 		if err != nil {
@@ -329,7 +352,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 	mcfg := intents.ModelConfig{Features: feat.Config(), Net: netCfg, DataHash: hash, Seed: o.Seed,
 		Trainer: map[string]any{"epochs": o.Epochs, "patience": o.Patience, "batch_size": o.BatchSize, "lr": o.LR,
 			"weight_decay": o.WeightDecay, "feature_drop": o.FeatureDrop, "dropout": o.Dropout,
-			"label_smoothing": o.LabelSmoothing, "pseudo_oos": pseudo, "threshold_rule": o.ThresholdRule, "oos_recall": o.OOSRecall, "oos_confidence": o.OOSConfidence}}
+			"label_smoothing": o.LabelSmoothing, "pseudo_oos": pseudo, "table_optimizer": o.TableOptimizer, "threshold_rule": o.ThresholdRule, "oos_recall": o.OOSRecall, "oos_confidence": o.OOSConfidence}}
 	if hasOOS {
 		mcfg.OOSLabel = intents.OutOfScope
 	}
@@ -350,7 +373,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		bcfg := intents.NetConfig{Inputs: bfeat.Dim(), Hidden: 0, Classes: len(labels)}
 		bw, hist, err := trainNet(ctx, w, btrV, bvaV, netOptions{
 			net: bcfg, seed: o.Seed, epochs: 2 * o.Epochs, patience: o.Patience, batch: o.BatchSize,
-			lr: 0.01, name: "linear baseline", progress: o.Progress,
+			lr: 0.01, denseTable: o.TableOptimizer == TableDense, name: "linear baseline", progress: o.Progress,
 		})
 		if err != nil {
 			return nil, err

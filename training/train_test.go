@@ -218,3 +218,40 @@ func TestTrainWithWordVectors(t *testing.T) {
 		t.Fatal("a failed run left a model directory")
 	}
 }
+
+// TestTableOptimizers: both ways of training the embedding table fit the tiny data, give different
+// models (they are different optimisers), and an unknown one is refused before anything is written.
+func TestTableOptimizers(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	versions := map[string]string{}
+	for _, opt := range []string{TableRows, TableDense} {
+		o := tinyOptions()
+		o.TableOptimizer = opt
+		dir := filepath.Join(root, opt)
+		res, err := Train(ctx, tinySet(), dir, o)
+		if err != nil {
+			t.Fatalf("%s: %v", opt, err)
+		}
+		versions[opt] = res.Version
+		rep, err := Evaluate(ctx, dir, tinySet().Train, "tiny", EvalOptions{LatencySamples: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.AccuracyInScopeNoThreshold < 0.9 {
+			t.Errorf("%s: training accuracy %v", opt, rep.AccuracyInScopeNoThreshold)
+		}
+	}
+	if versions[TableRows] == versions[TableDense] {
+		t.Error("rows and dense gave the same model")
+	}
+	o := tinyOptions()
+	o.TableOptimizer = "sgd"
+	out := filepath.Join(root, "bad")
+	if _, err := Train(ctx, tinySet(), out, o); err == nil || !strings.Contains(err.Error(), "sgd") {
+		t.Fatalf("unknown table optimizer: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("a refused run wrote %s", out)
+	}
+}

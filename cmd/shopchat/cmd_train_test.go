@@ -60,6 +60,7 @@ func TestTrainBadFlags(t *testing.T) {
 		{"--oos-confidence", "1"},
 		{"--oos-confidence", "-0.5"},
 		{"--pseudo-oos", "2"},
+		{"--table-optimizer", "sgd"},
 		{"--oos-recall", "0"},
 		{"--threshold-rule", "median"},
 	} {
