@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"runtime"
 	"sort"
 	"time"
 
@@ -168,10 +169,21 @@ func lossFor(logits, y *ts.Tensor, eps float64) *ts.Tensor {
 	if eps <= 0 {
 		return logits.CrossEntropyForLogits(y)
 	}
+	// Temporaries are held and dropped after their last use (see rowAdam.step: gotch's finalizers can
+	// free an unreachable tensor or scalar in the middle of the op that reads it).
 	lsm := logits.MustLogSoftmax(-1, gotch.Float, false)
-	nll := lsm.MustNllLoss(y, ts.NewTensor(), 1, -100, false)
-	smooth := lsm.MustMean(gotch.Float, true).MustMulScalar(ts.FloatScalar(-eps), true)
-	return nll.MustMulScalar(ts.FloatScalar(1-eps), true).MustAdd(smooth, true)
+	none := ts.NewTensor()
+	nll := lsm.MustNllLoss(y, none, 1, -100, false)
+	mean := lsm.MustMean(gotch.Float, false)
+	sSmooth, sNll := ts.FloatScalar(-eps), ts.FloatScalar(1-eps)
+	smooth := mean.MustMulScalar(sSmooth, false)
+	nllW := nll.MustMulScalar(sNll, false)
+	loss := nllW.MustAdd(smooth, false)
+	dropAll(lsm, nll, mean, smooth, nllW)
+	sSmooth.MustDrop()
+	sNll.MustDrop()
+	runtime.KeepAlive(none)
+	return loss
 }
 
 // trainStep runs one step on rows of v: the forward pass over the batch's rows of the embedding table

@@ -39,15 +39,30 @@ func (a *rowAdam) step(rows, grad *ts.Tensor) error {
 	bc1 := 1 - math.Pow(a.b1, float64(a.t))
 	bc2 := 1 - math.Pow(a.b2, float64(a.t))
 	var err error
+	// Every temporary tensor and scalar is held in a variable and dropped after its last use: gotch puts
+	// finalizers on both, and one that is unreachable while its C pointer is in use by an op can be
+	// freed by the garbage collector in the middle of that op (a crash in atg_add was seen).
+	sc := func(v float64) *ts.Scalar { return ts.FloatScalar(v) }
+	sB1, sB1c, sB2, sB2c := sc(a.b1), sc(1-a.b1), sc(a.b2), sc(1-a.b2)
+	sBc2, sEps, sStep := sc(math.Sqrt(bc2)), sc(a.eps), sc(-a.lr/bc1)
+	defer func() {
+		for _, s := range []*ts.Scalar{sB1, sB1c, sB2, sB2c, sBc2, sEps, sStep} {
+			s.MustDrop()
+		}
+	}()
 	ts.NoGrad(func() {
 		// m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²
-		m := a.m.MustIndexSelect(0, rows, false).MustMulScalar(ts.FloatScalar(a.b1), true)
-		m = m.MustAdd(grad.MustMulScalar(ts.FloatScalar(1-a.b1), false), true)
-		g2 := grad.MustMul(grad, false).MustMulScalar(ts.FloatScalar(1-a.b2), true)
-		v := a.v.MustIndexSelect(0, rows, false).MustMulScalar(ts.FloatScalar(a.b2), true).MustAdd(g2, true)
-		g2.MustDrop()
-		defer m.MustDrop()
-		defer v.MustDrop()
+		mOld := a.m.MustIndexSelect(0, rows, false)
+		mDec := mOld.MustMulScalar(sB1, false)
+		gPart := grad.MustMulScalar(sB1c, false)
+		m := mDec.MustAdd(gPart, false)
+		g2 := grad.MustMul(grad, false)
+		g2Part := g2.MustMulScalar(sB2c, false)
+		vOld := a.v.MustIndexSelect(0, rows, false)
+		vDec := vOld.MustMulScalar(sB2, false)
+		v := vDec.MustAdd(g2Part, false)
+		dropAll(mOld, mDec, gPart, g2, g2Part, vOld, vDec)
+		defer dropAll(m, v)
 		if err = torchrt.IndexCopy(a.m, rows, m); err != nil {
 			return
 		}
@@ -55,13 +70,20 @@ func (a *rowAdam) step(rows, grad *ts.Tensor) error {
 			return
 		}
 		// p -= lr·wd·p (AdamW); p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps)
-		den := v.MustSqrt(false).MustDivScalar(ts.FloatScalar(math.Sqrt(bc2)), true).MustAddScalar(ts.FloatScalar(a.eps), true)
-		upd := m.MustDiv(den, false).MustMulScalar(ts.FloatScalar(-a.lr/bc1), true)
-		den.MustDrop()
+		root := v.MustSqrt(false)
+		scaled := root.MustDivScalar(sBc2, false)
+		den := scaled.MustAddScalar(sEps, false)
+		ratio := m.MustDiv(den, false)
+		upd := ratio.MustMulScalar(sStep, false)
+		dropAll(root, scaled, den, ratio)
 		if a.wd > 0 {
-			p := a.table.MustIndexSelect(0, rows, false).MustMulScalar(ts.FloatScalar(-a.lr*a.wd), true)
-			upd = upd.MustAdd(p, true)
-			p.MustDrop()
+			sWd := sc(-a.lr * a.wd)
+			p := a.table.MustIndexSelect(0, rows, false)
+			pPart := p.MustMulScalar(sWd, false)
+			withWd := upd.MustAdd(pPart, false)
+			dropAll(p, pPart, upd)
+			sWd.MustDrop()
+			upd = withWd
 		}
 		err = torchrt.IndexAdd(a.table, rows, upd)
 		upd.MustDrop()
