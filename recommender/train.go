@@ -158,7 +158,11 @@ func solveEASE(gram []float32, n int, cfg TrainConfig) ([]float32, error) {
 			return
 		}
 		G = G.MustView([]int64{int64(n), int64(n)}, true)
-		eye := ts.MustEye(int64(n), gotch.Float, gotch.CPU).MustMulScalar(ts.FloatScalar(cfg.Lambda), true)
+		// The scalar is held and dropped after the op: gotch's finalizer could otherwise free it while
+		// the op reads it (docs/libtorch.md).
+		lambda := ts.FloatScalar(cfg.Lambda)
+		eye := ts.MustEye(int64(n), gotch.Float, gotch.CPU).MustMulScalar(lambda, true)
+		lambda.MustDrop()
 		G = G.MustAdd(eye, true)
 		eye.MustDrop()
 		P, err := G.Inverse(true)
