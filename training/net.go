@@ -192,33 +192,18 @@ func lossFor(logits, y *ts.Tensor, eps float64) *ts.Tensor {
 // pass reads the whole table and opt updates it all. It returns the batch's loss.
 func trainStep(net *intents.Network, opt *nn.Optimizer, tableOpt *rowAdam, loc *localiser, v *vecSet, rows []int, o netOptions, rng *rand.Rand) (float64, error) {
 	b := makeBag(v, rows, o.featureDrop, rng)
-	if tableOpt == nil {
-		idx, off, val, dense, y := b.tensors()
-		defer dropAll(idx, off, val, dense, y)
-		mask := dropoutMask(len(rows), o.net.Hidden, o.net.Dropout, rng)
-		logits := net.ForwardBag(nil, idx, off, val, dense, mask)
-		if mask != nil {
-			mask.MustDrop()
-		}
-		loss := lossFor(logits, y, o.smoothing)
-		logits.MustDrop()
-		defer loss.MustDrop()
-		if err := opt.BackwardStep(loss); err != nil {
-			return 0, err
-		}
-		return loss.Float64Values()[0], nil
+	var uT, leaf *ts.Tensor // the batch's rows of the table and their leaf copy (row-wise Adam only)
+	if tableOpt != nil {
+		uT = ts.MustOfSlice(loc.localise(b.idx))
+		defer uT.MustDrop()
+		ts.NoGrad(func() { leaf = net.Table().MustIndexSelect(0, uT, false) })
+		leaf = leaf.MustSetRequiresGrad(true, true)
+		defer leaf.MustDrop()
 	}
-	uniq := loc.localise(b.idx)
 	idx, off, val, dense, y := b.tensors()
 	defer dropAll(idx, off, val, dense, y)
-	uT := ts.MustOfSlice(uniq)
-	defer uT.MustDrop()
-	var leaf *ts.Tensor
-	ts.NoGrad(func() { leaf = net.Table().MustIndexSelect(0, uT, false) })
-	leaf = leaf.MustSetRequiresGrad(true, true)
-	defer leaf.MustDrop()
 	mask := dropoutMask(len(rows), o.net.Hidden, o.net.Dropout, rng)
-	logits := net.ForwardBag(leaf, idx, off, val, dense, mask)
+	logits := net.ForwardBag(leaf, idx, off, val, dense, mask) // leaf nil: the whole table
 	if mask != nil {
 		mask.MustDrop()
 	}
@@ -228,10 +213,12 @@ func trainStep(net *intents.Network, opt *nn.Optimizer, tableOpt *rowAdam, loc *
 	if err := opt.BackwardStep(loss); err != nil {
 		return 0, err
 	}
-	grad := leaf.MustGrad(false)
-	defer grad.MustDrop()
-	if err := tableOpt.step(uT, grad); err != nil {
-		return 0, err
+	if tableOpt != nil {
+		grad := leaf.MustGrad(false)
+		defer grad.MustDrop()
+		if err := tableOpt.step(uT, grad); err != nil {
+			return 0, err
+		}
 	}
 	return loss.Float64Values()[0], nil
 }
