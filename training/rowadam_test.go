@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/sugarme/gotch"
@@ -170,7 +171,7 @@ func TestLocalise(t *testing.T) {
 	} {
 		idx := append([]int64(nil), tc.idx...)
 		uniq := l.localise(idx)
-		if !equal64(idx, tc.want) || !equal64(uniq, tc.uniq) {
+		if !slices.Equal(idx, tc.want) || !slices.Equal(uniq, tc.uniq) {
 			t.Errorf("localise(%v) = %v, %v; want %v, %v", tc.idx, idx, uniq, tc.want, tc.uniq)
 		}
 	}
@@ -200,8 +201,8 @@ func TestMakeBag(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := makeBag(v, tc.rows, 0, nil)
-			if !equal64(b.idx, tc.idx) || !equal64(b.off, tc.off) || !equal64(b.y, tc.y) ||
-				!equalF(b.val, tc.val) || !equalF(b.dense, tc.dense) {
+			if !slices.Equal(b.idx, tc.idx) || !slices.Equal(b.off, tc.off) || !slices.Equal(b.y, tc.y) ||
+				!slices.Equal(b.val, tc.val) || !slices.Equal(b.dense, tc.dense) {
 				t.Fatalf("makeBag = %+v", b)
 			}
 		})
@@ -217,28 +218,4 @@ func TestMakeBag(t *testing.T) {
 			t.Fatalf("feature %d weight %v, want %v", c, b.val[i], want)
 		}
 	}
-}
-
-func equal64(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalF(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
