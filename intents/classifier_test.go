@@ -372,36 +372,23 @@ func BenchmarkClassify(b *testing.B) {
 }
 
 // BenchmarkClassifyParallel is throughput with every CPU busy (msgs/s = 1e9 / ns/op).
-func BenchmarkClassifyParallel(b *testing.B) {
-	c := newClassifier(b, benchModel(b))
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, err := c.Classify(ctx, benchTexts[i%len(benchTexts)]); err != nil {
-				b.Error(err)
-				return
-			}
-			i++
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-}
+func BenchmarkClassifyParallel(b *testing.B) { benchClassifyParallel(b, 1) }
 
 // BenchmarkClassifyConcurrent is throughput with many conversations at once, as a busy chat server
 // sees it: 32 goroutines per CPU call Classify, bounded by the classifier's workers (msgs/s = 1e9 /
-// ns/op). BenchmarkClassifyParallel has one caller per CPU. Each goroutine starts at its own place in
-// benchTexts: goroutines that all started at the first text would classify the same message many
-// times in a row, with its embedding rows in cache, which made an earlier version of this benchmark
-// twice as fast as real traffic.
-func BenchmarkClassifyConcurrent(b *testing.B) {
+// ns/op). BenchmarkClassifyParallel has one caller per CPU.
+func BenchmarkClassifyConcurrent(b *testing.B) { benchClassifyParallel(b, 32) }
+
+// benchClassifyParallel runs Classify from parallelism goroutines per CPU. Each goroutine starts at its
+// own place in benchTexts: goroutines that all started at the first text would classify the same
+// message many times in a row, with its embedding rows in cache, which made an earlier version of
+// BenchmarkClassifyConcurrent twice as fast as real traffic.
+func benchClassifyParallel(b *testing.B, parallelism int) {
 	c := newClassifier(b, benchModel(b))
 	ctx := context.Background()
 	var start atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(32)
+	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(start.Add(3))
