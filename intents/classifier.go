@@ -40,6 +40,9 @@ type ClassifierConfig struct {
 	MaxInputBytes int
 	// Threshold overrides the model's out-of-scope threshold when > 0.
 	Threshold float64
+	// TablePrecision, when set, overrides the precision the model's tables are held at
+	// (PrecisionF32 or PrecisionInt8; see LoadOptions), for this model and every one swapped in.
+	TablePrecision string
 }
 
 // Classifier serves one loaded intent model to all conversations. Classify may be called from many
@@ -79,7 +82,7 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 		cfg.MaxInputBytes = 4096
 	}
 	c := &Classifier{cfg: cfg, log: cfg.Logger, worker: torchrt.NewWorker(), sem: make(chan struct{}, cfg.Workers)}
-	m, err := LoadModel(context.Background(), c.worker, cfg.ModelDir)
+	m, err := LoadModelWith(context.Background(), c.worker, cfg.ModelDir, LoadOptions{TablePrecision: cfg.TablePrecision})
 	if err != nil {
 		c.worker.Close()
 		return nil, err
@@ -108,7 +111,7 @@ func (c *Classifier) Swap(ctx context.Context, modelDir string) error {
 	}
 	c.swapMu.Lock()
 	defer c.swapMu.Unlock()
-	m, err := LoadModel(ctx, c.worker, modelDir)
+	m, err := LoadModelWith(ctx, c.worker, modelDir, LoadOptions{TablePrecision: c.cfg.TablePrecision})
 	if err != nil {
 		return err
 	}

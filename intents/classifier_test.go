@@ -2,8 +2,10 @@ package intents_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/shopchat/shopchat/intents"
+	"github.com/shopchat/shopchat/internal/torchrt"
 	"github.com/shopchat/shopchat/training"
 )
 
@@ -76,7 +79,7 @@ func tinyModels(t testing.TB) (string, string) {
 
 func newClassifier(t testing.TB, dir string) *intents.Classifier {
 	t.Helper()
-	c, err := intents.NewClassifier(intents.ClassifierConfig{ModelDir: dir})
+	c, err := intents.NewClassifier(intents.ClassifierConfig{ModelDir: dir, TablePrecision: os.Getenv("SHOPCHAT_BENCH_PRECISION")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +356,32 @@ func benchModel(b *testing.B) string {
 	return d
 }
 
-var benchTexts = []string{
+// benchTexts are the messages the classifier benchmarks send: the CLINC150 test split (5,500 distinct
+// messages, in-scope and out-of-scope) when SHOPCHAT_BENCH_MODEL is set and the data is in
+// ../shared/data, as real traffic touches many different embedding rows; otherwise shopTexts. Eight
+// texts sent over and over keep their rows in the CPU caches and flatter the throughput.
+func benchTexts(b *testing.B) []string {
+	if os.Getenv("SHOPCHAT_BENCH_MODEL") == "" {
+		return shopTexts
+	}
+	path := filepath.Join("..", "..", "shared", "data", "clinc150", "data_full.json")
+	if s := os.Getenv("SHOPCHAT_SHARED"); s != "" {
+		path = filepath.Join(s, "data", "clinc150", "data_full.json")
+	}
+	ds, err := training.Load(path, "clinc150")
+	if err != nil {
+		b.Logf("benchmark texts: the %d shop texts (CLINC150 not loaded: %v)", len(shopTexts), err)
+		return shopTexts
+	}
+	texts := make([]string, len(ds.Test))
+	for i, e := range ds.Test {
+		texts[i] = e.Text
+	}
+	b.Logf("benchmark texts: the %d CLINC150 test messages", len(texts))
+	return texts
+}
+
+var shopTexts = []string{
 	"where is my order", "can you tell me how to reset my password please", "hi", "i want to return these shoes, they are too small",
 	"what's the weather in paris tomorrow", "refund status for order A10023?", "thx", "my card got declined at checkout twice, what now",
 }
@@ -361,11 +389,12 @@ var benchTexts = []string{
 // BenchmarkClassify is one message at a time on one goroutine (the p99 target is per message).
 func BenchmarkClassify(b *testing.B) {
 	c := newClassifier(b, benchModel(b))
+	texts := benchTexts(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := c.Classify(ctx, benchTexts[i%len(benchTexts)]); err != nil {
+		if _, err := c.Classify(ctx, texts[i%len(texts)]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -385,15 +414,16 @@ func BenchmarkClassifyConcurrent(b *testing.B) { benchClassifyParallel(b, 32) }
 // BenchmarkClassifyConcurrent twice as fast as real traffic.
 func benchClassifyParallel(b *testing.B, parallelism int) {
 	c := newClassifier(b, benchModel(b))
+	texts := benchTexts(b)
 	ctx := context.Background()
 	var start atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		i := int(start.Add(3))
+		i := int(start.Add(int64(len(texts)/64 + 1))) // well apart in texts
 		for pb.Next() {
-			if _, err := c.Classify(ctx, benchTexts[i%len(benchTexts)]); err != nil {
+			if _, err := c.Classify(ctx, texts[i%len(texts)]); err != nil {
 				b.Error(err)
 				return
 			}
@@ -416,7 +446,7 @@ func BenchmarkRSS(b *testing.B) {
 			go func(g int) {
 				defer wg.Done()
 				for i := g; i < n; i += runtime.GOMAXPROCS(0) {
-					c.Classify(ctx, benchTexts[i%len(benchTexts)]+" "+strconv.Itoa(i))
+					c.Classify(ctx, shopTexts[i%len(shopTexts)]+" "+strconv.Itoa(i))
 				}
 			}(g)
 		}
@@ -452,4 +482,56 @@ func rssMB() float64 {
 		}
 	}
 	return 0
+}
+
+// TestTablePrecision: models train with int8 tables by default; the same weights held at float32 and at
+// int8 classify alike, with probabilities within a point; an unknown precision is refused; a model
+// loaded at int8 keeps no float32 table and refuses to be saved rather than write a lossy one.
+func TestTablePrecision(t *testing.T) {
+	dir, _ := tinyModels(t)
+	var cfg intents.ModelConfig
+	b, err := os.ReadFile(filepath.Join(dir, intents.FileConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TablePrecision != intents.PrecisionInt8 {
+		t.Fatalf("trained model's table_precision = %q, want %q", cfg.TablePrecision, intents.PrecisionInt8)
+	}
+	open := func(p string) *intents.Classifier {
+		c, err := intents.NewClassifier(intents.ClassifierConfig{ModelDir: dir, TablePrecision: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		if got := c.Model().Config.TablePrecision; got != p {
+			t.Fatalf("loaded with %q, model says %q", p, got)
+		}
+		return c
+	}
+	f32, i8 := open(intents.PrecisionF32), open(intents.PrecisionInt8)
+	ctx := context.Background()
+	for _, text := range append(append([]string(nil), shopTexts...), "wheres my ordr", "refund plz", "good evening", "sing me a song") {
+		a, err := f32.Classify(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := i8.Classify(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Intent != q.Intent || math.Abs(a.Confidence-q.Confidence) > 0.01 {
+			t.Errorf("%q: f32 %s (%.4f), int8 %s (%.4f)", text, a.Intent, a.Confidence, q.Intent, q.Confidence)
+		}
+	}
+	if _, err := intents.NewClassifier(intents.ClassifierConfig{ModelDir: dir, TablePrecision: "f16"}); err == nil || !strings.Contains(err.Error(), "f16") {
+		t.Errorf("precision f16: err = %v, want an error naming it", err)
+	}
+	w := torchrt.NewWorker()
+	defer w.Close()
+	if _, err := intents.SaveModel(ctx, w, t.TempDir(), i8.Model(), nil, nil); err == nil {
+		t.Error("SaveModel of a model loaded at int8 succeeded; it has no float32 table to save")
+	}
 }

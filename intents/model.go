@@ -54,6 +54,9 @@ type ModelConfig struct {
 	Temperature float64 `json:"temperature"`
 	// Threshold: a message whose top in-scope probability is under it is out of scope.
 	Threshold float64 `json:"threshold"`
+	// TablePrecision is how the embedding tables are held for scoring: PrecisionF32 ("" reads as it) or
+	// PrecisionInt8. The weights file keeps float32 either way.
+	TablePrecision string `json:"table_precision,omitempty"`
 	// OOSLabel is the explicit out-of-scope class, when the training data had one ("" otherwise).
 	OOSLabel string `json:"oos_label,omitempty"`
 	// DataHash is the SHA-256 of the training data (texts and labels, in order).
@@ -82,6 +85,7 @@ type scratch struct {
 	hidden []float32
 	out    []float32
 	sum    []float64
+	rows   rowBuf
 }
 
 // NewModel assembles a model from trained weights (used by the training package). Weights must come
@@ -91,8 +95,16 @@ func NewModel(cfg ModelConfig, labels []string, feat *Featurizer, members []*Wei
 		return nil, fmt.Errorf("intents: model parts do not match: %d members, %d labels for %d classes, %d+%d features for %d+%d inputs",
 			len(members), len(labels), cfg.Net.Classes, feat.Dim(), feat.DenseDim(), cfg.Net.Inputs, cfg.Net.Dense)
 	}
+	if err := validPrecision(cfg.TablePrecision); err != nil {
+		return nil, fmt.Errorf("intents: %w", err)
+	}
 	cfg.Members = len(members)
 	cfg.Format = FormatVersion
+	if cfg.TablePrecision == PrecisionInt8 {
+		for _, d := range members {
+			d.quantize() // the float32 table stays: the training package saves it
+		}
+	}
 	m := &Model{Config: cfg, Labels: labels, feat: feat, nets: members}
 	m.init()
 	return m, nil
@@ -135,7 +147,7 @@ func (m *Model) Logits(p Prepared, out []float64) (ok bool) {
 		out[i] = 0
 	}
 	for _, n := range m.nets {
-		n.logits(s.idx, s.val, dense, s.hidden, s.out)
+		n.logits(s.idx, s.val, dense, s.hidden, s.out, &s.rows)
 		for i, v := range s.out {
 			out[i] += float64(v)
 		}
@@ -277,6 +289,11 @@ func saveWeights(path string, cfg NetConfig, nets []*Weights) (err error) {
 		v.MustDrop()
 		return nil
 	}
+	for _, d := range nets {
+		if d.emb == nil {
+			return errors.New("intents: a model loaded with int8 tables keeps no float32 table to save")
+		}
+	}
 	ts.NoGrad(func() {
 		for i, d := range nets {
 			if err = set(tn[i].emb.Ws, d.emb); err != nil {
@@ -352,6 +369,19 @@ func contentHash(dir string) (string, error) {
 // LoadModel reads a model directory: it checks the content hash against VERSION, loads the weights with
 // gotch on w's locked thread and copies them into Go memory.
 func LoadModel(ctx context.Context, w *torchrt.Worker, dir string) (*Model, error) {
+	return LoadModelWith(ctx, w, dir, LoadOptions{})
+}
+
+// LoadOptions changes how LoadModelWith holds a model. Zero values keep the model's own settings.
+type LoadOptions struct {
+	// TablePrecision, when set, overrides the model's ModelConfig.TablePrecision: the tables are held
+	// (and the model scores) at this precision. The temperature and threshold stay those fitted at
+	// training, at the model's own precision.
+	TablePrecision string
+}
+
+// LoadModelWith is LoadModel with options.
+func LoadModelWith(ctx context.Context, w *torchrt.Worker, dir string, o LoadOptions) (*Model, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w %s: %s", ErrBadModel, dir, fmt.Sprintf(format, a...))
 	}
@@ -376,6 +406,15 @@ func LoadModel(ctx context.Context, w *torchrt.Worker, dir string) (*Model, erro
 	}
 	if err := readJSON(filepath.Join(dir, FileLabels), &m.Labels); err != nil {
 		return nil, bad("%v", err)
+	}
+	if err := validPrecision(m.Config.TablePrecision); err != nil {
+		return nil, bad("%v", err)
+	}
+	if o.TablePrecision != "" {
+		if err := validPrecision(o.TablePrecision); err != nil {
+			return nil, fmt.Errorf("intents: %w", err)
+		}
+		m.Config.TablePrecision = o.TablePrecision
 	}
 	if len(m.Labels) != m.Config.Net.Classes || m.Config.Members < 1 {
 		return nil, bad("%d labels for %d classes, %d members", len(m.Labels), m.Config.Net.Classes, m.Config.Members)
@@ -426,6 +465,12 @@ func LoadModel(ctx context.Context, w *torchrt.Worker, dir string) (*Model, erro
 			d, err := n.Weights()
 			if err != nil {
 				return err
+			}
+			if m.Config.TablePrecision == PrecisionInt8 {
+				// Quantise each network before copying the next, and keep no float32 table: serving
+				// needs only the int8 one (a quarter of the memory).
+				d.quantize()
+				d.emb = nil
 			}
 			m.nets = append(m.nets, d)
 		}
