@@ -48,7 +48,9 @@ type Confusion struct {
 type Report struct {
 	Model        string `json:"model"`
 	ModelVersion string `json:"model_version"`
-	Data         string `json:"data"`
+	// TablePrecision is the precision the model's tables were held at while scoring.
+	TablePrecision string `json:"table_precision"`
+	Data           string `json:"data"`
 	*Metrics
 	LatencyMs     Latency            `json:"latency_ms"`
 	TopConfusions []Confusion        `json:"top_confusions"`
@@ -67,6 +69,9 @@ type EvalOptions struct {
 	LatencySamples int
 	// Baseline also scores the linear baseline saved in MODEL/baseline, when there is one.
 	Baseline bool
+	// TablePrecision, when set, scores the model (not the baseline) with its tables held at this
+	// precision instead of its own (intents.LoadOptions).
+	TablePrecision string
 }
 
 // Evaluate scores the model in dir on examples. name labels the data in the report.
@@ -76,7 +81,7 @@ func Evaluate(ctx context.Context, dir string, ex []Example, name string, o Eval
 	}
 	w := torchrt.NewWorker()
 	defer w.Close()
-	m, err := intents.LoadModel(ctx, w, dir)
+	m, err := intents.LoadModelWith(ctx, w, dir, intents.LoadOptions{TablePrecision: o.TablePrecision})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +129,11 @@ func evaluateModel(ctx context.Context, m *intents.Model, ex []Example, o EvalOp
 		intents.Probabilities(probs, m.Config.Temperature)
 		preds[i] = decide(m, probs, ex[i].Label)
 	})
-	rep := &Report{ModelVersion: m.Version, Metrics: computeMetrics(preds, true), labels: m.Labels}
+	prec := m.Config.TablePrecision
+	if prec == "" {
+		prec = intents.PrecisionF32
+	}
+	rep := &Report{ModelVersion: m.Version, TablePrecision: prec, Metrics: computeMetrics(preds, true), labels: m.Labels}
 	rep.Threshold, rep.Temperature = m.Config.Threshold, m.Config.Temperature
 	rep.confusion = map[string]map[string]int{}
 	pairs := map[[2]string]int{}

@@ -50,6 +50,11 @@ type Options struct {
 	// batch touches only, or TableDense, libtorch's Adam on the whole table every step (slower on large
 	// data: docs/intents.md, sixth round).
 	TableOptimizer string
+	// TablePrecision is how the model holds its layers for scoring (intents.ModelConfig.TablePrecision):
+	// intents.PrecisionInt8 (the default) or intents.PrecisionF32. The weights file keeps float32 either
+	// way; the temperature and threshold are fitted on the scores at this precision. The linear baseline
+	// is always float32.
+	TablePrecision string
 	// Members is the ensemble size (default 1; more networks get seeds Seed+1, Seed+2, ...).
 	Members int
 	// Features configures the n-gram features (see intents.FeatureConfig); Subwords defaults to true and
@@ -110,6 +115,9 @@ func (o Options) checkTableOptimizer() error {
 	if o.TableOptimizer != TableRows && o.TableOptimizer != TableDense {
 		return fmt.Errorf("training: table optimizer %q: want %q or %q", o.TableOptimizer, TableRows, TableDense)
 	}
+	if err := intents.ValidPrecision(o.TablePrecision); err != nil {
+		return fmt.Errorf("training: %w", err)
+	}
 	return nil
 }
 
@@ -160,6 +168,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TableOptimizer == "" {
 		o.TableOptimizer = TableRows
+	}
+	if o.TablePrecision == "" {
+		o.TablePrecision = intents.PrecisionInt8
 	}
 	if o.PseudoOOS < 0 {
 		o.PseudoOOS = 0
@@ -349,7 +360,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		members = append(members, wts)
 	}
 	lap("network", t0)
-	mcfg := intents.ModelConfig{Features: feat.Config(), Net: netCfg, DataHash: hash, Seed: o.Seed,
+	mcfg := intents.ModelConfig{Features: feat.Config(), Net: netCfg, DataHash: hash, Seed: o.Seed, TablePrecision: o.TablePrecision,
 		Trainer: map[string]any{"epochs": o.Epochs, "patience": o.Patience, "batch_size": o.BatchSize, "lr": o.LR,
 			"weight_decay": o.WeightDecay, "feature_drop": o.FeatureDrop, "dropout": o.Dropout,
 			"label_smoothing": o.LabelSmoothing, "pseudo_oos": pseudo, "table_optimizer": o.TableOptimizer, "threshold_rule": o.ThresholdRule, "oos_recall": o.OOSRecall, "oos_confidence": o.OOSConfidence}}
@@ -383,6 +394,7 @@ func Train(ctx context.Context, ds *Dataset, outDir string, o Options) (*Result,
 		bm := mcfg
 		bm.Net = bcfg
 		bm.Features = bfeat.Config()
+		bm.TablePrecision = intents.PrecisionF32
 		bm.Trainer = map[string]any{"model": "logistic regression on TF-IDF n-grams", "epochs": 2 * o.Epochs, "lr": 0.01}
 		base, err = intents.NewModel(bm, labels, bfeat, []*intents.Weights{bw})
 		if err != nil {

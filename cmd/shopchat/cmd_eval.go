@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shopchat/shopchat/intents"
 	"github.com/shopchat/shopchat/training"
 )
 
@@ -32,6 +33,7 @@ CLINC150 JSON is scored on test + oos_test (--split to change); YAML and CSV on 
 	f.String("confusion", "", "PNG plot of the most confused pairs (default: beside the report)")
 	f.String("confusion-csv", "", "confusion matrix CSV (default: beside the report)")
 	f.Bool("no-baseline", false, "do not score the model's linear baseline")
+	f.String("table-precision", "", "score with the model's tables held at this precision (f32 or int8) instead of its own")
 	f.Int("latency-samples", 2000, "messages timed one at a time for latency_ms")
 	return cmd
 }
@@ -51,6 +53,10 @@ func runEval(cmd *cobra.Command, args []string) error {
 	csvPath, _ := f.GetString("confusion-csv")
 	noBase, _ := f.GetBool("no-baseline")
 	samples, _ := f.GetInt("latency-samples")
+	prec, _ := f.GetString("table-precision")
+	if err := intents.ValidPrecision(prec); err != nil {
+		return usageError{fmt.Errorf("eval: --table-precision: %w", err)}
+	}
 	if model == "" || data == "" {
 		return usageError{fmt.Errorf("eval: --model and --data are required")}
 	}
@@ -75,7 +81,7 @@ func runEval(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("%s: empty text", e.Where())
 		}
 	}
-	rep, err := training.Evaluate(cmd.Context(), model, ex, data, training.EvalOptions{LatencySamples: samples, Baseline: !noBase})
+	rep, err := training.Evaluate(cmd.Context(), model, ex, data, training.EvalOptions{LatencySamples: samples, Baseline: !noBase, TablePrecision: prec})
 	if err != nil {
 		return err
 	}
@@ -96,7 +102,7 @@ func runEval(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "model %s (version %s) on %d examples of %s\n", model, rep.ModelVersion, rep.Examples, data)
+	fmt.Fprintf(w, "model %s (version %s, %s tables) on %d examples of %s\n", model, rep.ModelVersion, rep.TablePrecision, rep.Examples, data)
 	printMetrics(w, "model", rep.Metrics)
 	fmt.Fprintf(w, "latency per message (1 thread): p50 %.3f ms, p99 %.3f ms\n", rep.LatencyMs.P50, rep.LatencyMs.P99)
 	if b := rep.Baselines["linear"]; b != nil {

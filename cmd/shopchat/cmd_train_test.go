@@ -61,6 +61,7 @@ func TestTrainBadFlags(t *testing.T) {
 		{"--oos-confidence", "-0.5"},
 		{"--pseudo-oos", "2"},
 		{"--table-optimizer", "sgd"},
+		{"--table-precision", "f16"},
 		{"--oos-recall", "0"},
 		{"--threshold-rule", "median"},
 	} {
