@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -61,6 +62,8 @@ type Report struct {
 
 	confusion map[string]map[string]int
 	labels    []string
+	preds     []prediction // per example, for WriteScoresCSV
+	where     []string
 }
 
 // EvalOptions configure Evaluate.
@@ -136,6 +139,11 @@ func evaluateModel(ctx context.Context, m *intents.Model, ex []Example, o EvalOp
 	rep := &Report{ModelVersion: m.Version, TablePrecision: prec, Metrics: computeMetrics(preds, true), labels: m.Labels}
 	rep.Threshold, rep.Temperature = m.Config.Threshold, m.Config.Temperature
 	rep.confusion = map[string]map[string]int{}
+	rep.preds = preds
+	rep.where = make([]string, len(ex))
+	for i := range ex {
+		rep.where[i] = ex[i].Where()
+	}
 	pairs := map[[2]string]int{}
 	rep.Misclassified = []Miss{}
 	for i, p := range preds {
@@ -206,6 +214,35 @@ func (r *Report) WriteJSON(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// WriteScoresCSV writes every scored example with its calibrated probabilities to path: the columns
+// where (file:line), gold, predicted (after the threshold), confidence, then one column per label of the
+// model in its label order. Threshold and trade-off analyses (docs/intents.md) are rebuilt from it.
+func (r *Report) WriteScoresCSV(path string) error {
+	if len(r.preds) == 0 {
+		return fmt.Errorf("scores: no scored examples")
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write(append([]string{"where", "gold", "predicted", "confidence"}, r.labels...))
+	row := make([]string, 0, 4+len(r.labels))
+	for i, p := range r.preds {
+		row = append(row[:0], r.where[i], p.gold, p.pred, strconv.FormatFloat(p.conf, 'g', 7, 64))
+		for _, v := range p.probs {
+			row = append(row, strconv.FormatFloat(v, 'g', 7, 64))
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // WriteConfusionCSV writes the confusion matrix (rows gold, columns predicted, "oos" included) to path.

@@ -2,10 +2,13 @@ package training
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -79,6 +82,7 @@ func TestTrainDeterministicAndEvaluate(t *testing.T) {
 		func() error { return rep.WriteJSON(filepath.Join(dir, "r.json")) },
 		func() error { return rep.WriteConfusionCSV(filepath.Join(dir, "c.csv")) },
 		func() error { return rep.WriteConfusionPNG(filepath.Join(dir, "c.png")) },
+		func() error { return rep.WriteScoresCSV(filepath.Join(dir, "s.csv")) },
 	} {
 		if err := w(); err != nil {
 			t.Fatal(err)
@@ -95,6 +99,7 @@ func TestTrainDeterministicAndEvaluate(t *testing.T) {
 	if !strings.HasPrefix(string(csvb), "gold\\predicted,greet,order,refund") {
 		t.Errorf("confusion csv: %q", csvb)
 	}
+	checkScores(t, filepath.Join(dir, "s.csv"), rep, tinySet().Train)
 	png, _ := os.ReadFile(filepath.Join(dir, "c.png"))
 	if len(png) < 8 || string(png[1:4]) != "PNG" {
 		t.Errorf("confusion png is not a PNG")
@@ -253,5 +258,51 @@ func TestTableOptimizers(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("a refused run wrote %s", out)
+	}
+}
+
+// checkScores reads a WriteScoresCSV file back: a header of where, gold, predicted, confidence and the
+// model's labels; one row per example, in order, whose probabilities sum to 1 and whose predictions
+// agree with the report's misclassified list.
+func checkScores(t *testing.T, path string, rep *Report, ex []Example) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(ex)+1 {
+		t.Fatalf("scores: %d rows for %d examples", len(rows), len(ex))
+	}
+	head := rows[0]
+	if strings.Join(head[:4], ",") != "where,gold,predicted,confidence" || len(head) != 4+len(rep.labels) {
+		t.Fatalf("scores header %v", head)
+	}
+	wrong := 0
+	for i, r := range rows[1:] {
+		if r[0] != ex[i].Where() || r[1] != ex[i].Label {
+			t.Fatalf("row %d is %v, want %s %s", i+1, r[:2], ex[i].Where(), ex[i].Label)
+		}
+		if r[1] != r[2] {
+			wrong++
+		}
+		var sum float64
+		for _, v := range r[4:] {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil || p < 0 || p > 1 {
+				t.Fatalf("row %d: probability %q", i+1, v)
+			}
+			sum += p
+		}
+		if math.Abs(sum-1) > 1e-5 {
+			t.Fatalf("row %d: probabilities sum to %v", i+1, sum)
+		}
+	}
+	if wrong != len(rep.Misclassified) {
+		t.Errorf("scores have %d wrong predictions, the report %d", wrong, len(rep.Misclassified))
 	}
 }

@@ -32,6 +32,7 @@ CLINC150 JSON is scored on test + oos_test (--split to change); YAML and CSV on 
 	f.String("report", "report.json", "JSON report to write")
 	f.String("confusion", "", "PNG plot of the most confused pairs (default: beside the report)")
 	f.String("confusion-csv", "", "confusion matrix CSV (default: beside the report)")
+	f.String("scores", "", "also write every example's calibrated probabilities to this CSV (where, gold, predicted, confidence, one column per intent)")
 	f.Bool("no-baseline", false, "do not score the model's linear baseline")
 	f.String("table-precision", "", "score with the model's tables held at this precision (f32 or int8) instead of its own")
 	f.Int("latency-samples", 2000, "messages timed one at a time for latency_ms")
@@ -51,6 +52,7 @@ func runEval(cmd *cobra.Command, args []string) error {
 	reportPath, _ := f.GetString("report")
 	png, _ := f.GetString("confusion")
 	csvPath, _ := f.GetString("confusion-csv")
+	scores, _ := f.GetString("scores")
 	noBase, _ := f.GetBool("no-baseline")
 	samples, _ := f.GetInt("latency-samples")
 	prec, _ := f.GetString("table-precision")
@@ -100,6 +102,12 @@ func runEval(cmd *cobra.Command, args []string) error {
 	}
 	if err := rep.WriteConfusionPNG(png); err != nil {
 		return err
+	}
+	if scores != "" {
+		if err := rep.WriteScoresCSV(scores); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d scored examples)\n", scores, rep.Examples)
 	}
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "model %s (version %s, %s tables) on %d examples of %s\n", model, rep.ModelVersion, rep.TablePrecision, rep.Examples, data)
