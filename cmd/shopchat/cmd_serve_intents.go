@@ -32,7 +32,7 @@ func loadClassifier(ctx context.Context, c *config, demo bool, log *slog.Logger)
 			return fmt.Errorf("%w at %s", errNoIntentModel, dir)
 		}}, nil, nil
 	}
-	cls, err := intents.NewClassifier(intents.ClassifierConfig{ModelDir: dir, Logger: log.With("part", "intents")})
+	cls, err := intents.NewClassifier(intents.ClassifierConfig{ModelDir: dir, Logger: log.With("part", "intents"), TablePrecision: c.Models.IntentPrecision})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("intent model: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/shopchat/shopchat/intents"
 )
 
 // config is the whole configuration, documented in docs/configuration.md. Keys are the mapstructure
@@ -29,6 +31,9 @@ type config struct {
 		// WordVectors is the pretrained word-vector file the demo intent model trains with when serve
 		// --demo trains it ("" none; make run passes the one make vectors fetches).
 		WordVectors string `mapstructure:"word_vectors"`
+		// IntentPrecision, when set, holds the intent model's layers at this precision (int8 or f32)
+		// whatever the model was trained with ("" keeps the model's own; intents.LoadOptions).
+		IntentPrecision string `mapstructure:"intent_precision"`
 	} `mapstructure:"models"`
 	Handoff handoffConfig `mapstructure:"handoff"` // human handoff and the agent console (cmd_agent.go)
 	Cluster clusterConfig `mapstructure:"cluster"` // several nodes sharing PostgreSQL and NATS (serve_cluster.go)
@@ -48,6 +53,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("models.intent", "")
 	v.SetDefault("models.recommender", "")
 	v.SetDefault("models.word_vectors", "")
+	v.SetDefault("models.intent_precision", "")
 	setChatDefaults(v)
 	setHandoffDefaults(v)
 	setClusterDefaults(v)
@@ -113,6 +119,9 @@ func loadConfig(cmd *cobra.Command) (*config, *viper.Viper, error) {
 	}
 	if c.Models.Intent == "" {
 		c.Models.Intent = filepath.Join(c.DataDir, "models", "intent")
+	}
+	if err := intents.ValidPrecision(c.Models.IntentPrecision); err != nil {
+		return nil, nil, usageError{fmt.Errorf("config models.intent_precision: %w", err)}
 	}
 	if c.Models.Recommender == "" {
 		c.Models.Recommender = filepath.Join(c.DataDir, "models", "recommender")

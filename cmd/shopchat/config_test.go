@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,6 +73,16 @@ func TestConfigErrors(t *testing.T) {
 		if _, _, err := loadConfig(serve); err == nil {
 			t.Fatalf("%v: no error", args)
 		}
+	}
+	precision := filepath.Join(dir, "precision.yaml")
+	if err := os.WriteFile(precision, []byte("models:\n  intent_precision: f16\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.ParseFlags([]string{"--config", precision}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loadConfig(serve); err == nil || !strings.Contains(err.Error(), "intent_precision") {
+		t.Fatalf("models.intent_precision f16: err = %v, want one naming the key", err)
 	}
 	for _, lc := range []logConfig{{Level: "loud", Format: "text"}, {Level: "info", Format: "xml"}} {
 		if _, err := newLogger(lc, os.Stderr); err == nil {
