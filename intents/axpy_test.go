@@ -209,8 +209,6 @@ func BenchmarkLayers(b *testing.B) {
 		tab[i] = float32(r.NormFloat64())
 	}
 	q, scale := quantizeRows(tab, width)
-	dense := tab[:300*width]
-	out := tab[:512*151]
 	hidden := make([]float32, width)
 	logits := make([]float32, 151)
 	var rb rowBuf
@@ -237,22 +235,28 @@ func BenchmarkLayers(b *testing.B) {
 			accRowsI8(hidden, rb.rows, rb.a)
 		}
 	})
-	b.Run("dense-300", func(b *testing.B) {
-		rb.reset()
-		for k := 0; k < 300; k++ {
-			rb.add(unsafe.Pointer(&dense[k*width]), 0.1)
-		}
-		for i := 0; i < b.N; i++ {
-			accRows(hidden, rb.rows, rb.a)
-		}
-	})
-	b.Run("out-250", func(b *testing.B) {
-		rb.reset()
-		for k := 0; k < 250; k++ {
-			rb.add(unsafe.Pointer(&out[k*2*151]), 0.1)
-		}
-		for i := 0; i < b.N; i++ {
-			accRows(logits, rb.rows, rb.a)
-		}
-	})
+	// The dense and output layers: every message reads all their rows (the output layer's non-zero
+	// ones), so they stay in cache when they fit beside the table rows.
+	layer := func(name string, dst []float32, rows, stride int) {
+		b.Run(name+"-f32", func(b *testing.B) {
+			rb.reset()
+			for k := 0; k < rows; k++ {
+				rb.add(unsafe.Pointer(&tab[k*stride]), 0.1)
+			}
+			for i := 0; i < b.N; i++ {
+				accRows(dst, rb.rows, rb.a)
+			}
+		})
+		b.Run(name+"-int8", func(b *testing.B) {
+			rb.reset()
+			for k := 0; k < rows; k++ {
+				rb.add(unsafe.Pointer(&q[k*stride]), 0.1)
+			}
+			for i := 0; i < b.N; i++ {
+				accRowsI8(dst, rb.rows, rb.a)
+			}
+		})
+	}
+	layer("dense-300", hidden, 300, width)
+	layer("out-250", logits, 250, 2*151)
 }
