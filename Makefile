@@ -64,8 +64,8 @@ bench-intents: build vectors
 	bin/shopchat train --no-progress --seed 1 --members 5 --drop-conflicts --word-vectors $(VECTORS) --data $(SHARED_DATA)/banking77/train.csv --out $(BENCH_DIR)/banking77 && \
 	bin/shopchat eval --model $(BENCH_DIR)/banking77 --data $(SHARED_DATA)/banking77/test.csv --report $(BENCH_DIR)/banking77-report.json && \
 	bin/shopchat train --no-progress --seed 7 --data training/demo/intents.yaml --cross-validation 5 --epochs 60 --patience 8 --batch-size 32 --lr 0.005 --members 1 --hidden 256 --dropout 0.3 --feature-drop 0.1 --label-smoothing -1 --vector-pooling mean --pseudo-oos 0 --no-baseline --word-vectors $(VECTORS) --report $(BENCH_DIR)/demo-cv.json && \
-	SHOPCHAT_BENCH_MODEL=$(BENCH_DIR)/clinc150 $(GO) test -run '^$$' -bench 'Classify' -benchtime 20000x -cpu 1,2 ./intents/ && \
-	SHOPCHAT_BENCH_MODEL=$(BENCH_DIR)/clinc150 $(GO) test -run '^$$' -bench 'RSS' -benchtime 1x ./intents/
+	SHOPCHAT_BENCH_MODEL=$(abspath $(BENCH_DIR))/clinc150 SHOPCHAT_SHARED=$(abspath $(SHARED_DATA)/..) $(GO) test -run '^$$' -bench 'Classify' -benchtime 20000x -cpu 1,2 ./intents/ && \
+	SHOPCHAT_BENCH_MODEL=$(abspath $(BENCH_DIR))/clinc150 $(GO) test -run '^$$' -bench 'RSS' -benchtime 1x ./intents/
 
 clean:
 	rm -rf bin .build
