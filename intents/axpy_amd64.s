@@ -373,8 +373,8 @@ qdone:
 
 // func accRowsAVX512(dst []float32, rows []unsafe.Pointer, a []float32)
 //
-// accRowsAVX2 with AVX-512: blocks of 128 floats in eight Z registers, then blocks of 8 and single
-// floats as accRowsAVX2 does; the same multiplies and adds per element, so bit-identical.
+// accRowsAVX2 with AVX-512: blocks of 128 floats in eight Z registers, then of 16, then the last 1-15
+// under a mask; the same multiplies and adds per element, so bit-identical.
 TEXT ·accRowsAVX512(SB), NOSPLIT, $0-72
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), CX
@@ -387,7 +387,7 @@ TEXT ·accRowsAVX512(SB), NOSPLIT, $0-72
 
 zf128:
 	CMPQ CX, $128
-	JL   zf8
+	JL   zf16
 	VMOVUPS 0(DI)(R10*1), Z0
 	VMOVUPS 64(DI)(R10*1), Z1
 	VMOVUPS 128(DI)(R10*1), Z2
@@ -432,43 +432,46 @@ zf128row:
 	SUBQ $128, CX
 	JMP  zf128
 
-zf8:
-	CMPQ    CX, $8
-	JL      zf1
-	VMOVUPS (DI)(R10*1), Y0
+zf16:
+	CMPQ    CX, $16
+	JL      zfmask
+	VMOVUPS (DI)(R10*1), Z0
 	XORQ    R11, R11
 
-zf8row:
+zf16row:
 	MOVQ         (SI)(R11*8), AX
-	VBROADCASTSS (R9)(R11*4), Y8
-	VMULPS       (AX)(R10*1), Y8, Y9
-	VADDPS       Y9, Y0, Y0
+	VBROADCASTSS (R9)(R11*4), Z8
+	VMULPS       (AX)(R10*1), Z8, Z9
+	VADDPS       Z9, Z0, Z0
 	INCQ         R11
 	CMPQ         R11, R8
-	JL           zf8row
-	VMOVUPS      Y0, (DI)(R10*1)
-	ADDQ         $32, R10
-	SUBQ         $8, CX
-	JMP          zf8
+	JL           zf16row
+	VMOVUPS      Z0, (DI)(R10*1)
+	ADDQ         $64, R10
+	SUBQ         $16, CX
+	JMP          zf16
 
-zf1:
-	TESTQ  CX, CX
-	JE     zfdone
-	VMOVSS (DI)(R10*1), X0
-	XORQ   R11, R11
+zfmask:
+	// The last 1-15 floats: the same lanes, masked (masked-off lanes are neither read nor written).
+	TESTQ        CX, CX
+	JE           zfdone
+	MOVQ         $1, AX
+	SHLQ         CX, AX
+	DECQ         AX
+	KMOVW        AX, K1
+	VMOVUPS.Z    (DI)(R10*1), K1, Z0
+	XORQ         R11, R11
 
-zf1row:
-	MOVQ   (SI)(R11*8), AX
-	VMOVSS (R9)(R11*4), X8
-	VMULSS (AX)(R10*1), X8, X9
-	VADDSS X9, X0, X0
-	INCQ   R11
-	CMPQ   R11, R8
-	JL     zf1row
-	VMOVSS X0, (DI)(R10*1)
-	ADDQ   $4, R10
-	DECQ   CX
-	JMP    zf1
+zfmaskrow:
+	MOVQ         (SI)(R11*8), AX
+	VBROADCASTSS (R9)(R11*4), Z8
+	VMOVUPS.Z    (AX)(R10*1), K1, Z9
+	VMULPS       Z9, Z8, Z9
+	VADDPS       Z9, Z0, Z0
+	INCQ         R11
+	CMPQ         R11, R8
+	JL           zfmaskrow
+	VMOVUPS      Z0, K1, (DI)(R10*1)
 
 zfdone:
 	VZEROUPPER
@@ -477,7 +480,7 @@ zfdone:
 // func accRowsI8AVX512(dst []float32, rows []unsafe.Pointer, a []float32)
 //
 // accRowsI8AVX2 with AVX-512: blocks of 128 floats in eight Z registers, sixteen int8 widened and
-// converted an instruction; then blocks of 8 and single floats as accRowsI8AVX2 does. Bit-identical.
+// converted an instruction; then blocks of 16, then the last 1-15 under a mask. Bit-identical.
 TEXT ·accRowsI8AVX512(SB), NOSPLIT, $0-72
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), CX
@@ -491,7 +494,7 @@ TEXT ·accRowsI8AVX512(SB), NOSPLIT, $0-72
 
 zq128:
 	CMPQ CX, $128
-	JL   zq8
+	JL   zq16
 	VMOVUPS 0(DI)(R10*1), Z0
 	VMOVUPS 64(DI)(R10*1), Z1
 	VMOVUPS 128(DI)(R10*1), Z2
@@ -556,50 +559,50 @@ zq128row:
 	SUBQ $128, CX
 	JMP  zq128
 
-zq8:
-	CMPQ    CX, $8
-	JL      zq1
-	VMOVUPS (DI)(R10*1), Y0
+zq16:
+	CMPQ    CX, $16
+	JL      zqmask
+	VMOVUPS (DI)(R10*1), Z0
 	XORQ    R11, R11
 
-zq8row:
+zq16row:
 	MOVQ         (SI)(R11*8), AX
-	ADDQ         R12, AX
-	VBROADCASTSS (R9)(R11*4), Y8
-	VPMOVSXBD    (AX), Y9
-	VCVTDQ2PS    Y9, Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y0, Y0
+	VBROADCASTSS (R9)(R11*4), Z8
+	VPMOVSXBD    (AX)(R12*1), Z9
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z0, Z0
 	INCQ         R11
 	CMPQ         R11, R8
-	JL           zq8row
-	VMOVUPS      Y0, (DI)(R10*1)
-	ADDQ         $32, R10
-	ADDQ         $8, R12
-	SUBQ         $8, CX
-	JMP          zq8
+	JL           zq16row
+	VMOVUPS      Z0, (DI)(R10*1)
+	ADDQ         $64, R10
+	ADDQ         $16, R12
+	SUBQ         $16, CX
+	JMP          zq16
 
-zq1:
-	TESTQ  CX, CX
-	JE     zqdone
-	VMOVSS (DI)(R10*1), X0
-	XORQ   R11, R11
+zqmask:
+	// The last 1-15 weights: the same lanes, masked (masked-off lanes are neither read nor written).
+	TESTQ        CX, CX
+	JE           zqdone
+	MOVQ         $1, AX
+	SHLQ         CX, AX
+	DECQ         AX
+	KMOVW        AX, K1
+	VMOVUPS.Z    (DI)(R10*1), K1, Z0
+	XORQ         R11, R11
 
-zq1row:
-	MOVQ       (SI)(R11*8), AX
-	MOVBQSX    (AX)(R12*1), BX
-	VCVTSI2SSL BX, X9, X9
-	VMOVSS     (R9)(R11*4), X8
-	VMULSS     X8, X9, X9
-	VADDSS     X9, X0, X0
-	INCQ       R11
-	CMPQ       R11, R8
-	JL         zq1row
-	VMOVSS     X0, (DI)(R10*1)
-	ADDQ       $4, R10
-	INCQ       R12
-	DECQ       CX
-	JMP        zq1
+zqmaskrow:
+	MOVQ         (SI)(R11*8), AX
+	VBROADCASTSS (R9)(R11*4), Z8
+	VPMOVSXBD.Z  (AX)(R12*1), K1, Z9
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z0, Z0
+	INCQ         R11
+	CMPQ         R11, R8
+	JL           zqmaskrow
+	VMOVUPS      Z0, K1, (DI)(R10*1)
 
 zqdone:
 	VZEROUPPER
