@@ -535,3 +535,29 @@ func TestTablePrecision(t *testing.T) {
 		t.Error("SaveModel of a model loaded at int8 succeeded; it has no float32 table to save")
 	}
 }
+
+// BenchmarkSwapRSS swaps the model in 10 times per iteration (run it with -benchtime 1x) and reports
+// resident memory after the first swap and after the last (MB): a load that left anything behind grows
+// it by that much per swap.
+func BenchmarkSwapRSS(b *testing.B) {
+	dir := benchModel(b)
+	c := newClassifier(b, dir)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		if err := c.Swap(ctx, dir); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		first := rssMB()
+		for k := 0; k < 9; k++ {
+			if err := c.Swap(ctx, dir); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		last := rssMB()
+		b.ReportMetric(first, "rss_first_MB")
+		b.ReportMetric(last, "rss_last_MB")
+		b.ReportMetric((last-first)/9, "rss_per_swap_MB")
+	}
+}

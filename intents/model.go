@@ -13,6 +13,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -261,6 +263,96 @@ func SaveModel(ctx context.Context, w *torchrt.Worker, dir string, m *Model, tok
 	return v, os.WriteFile(filepath.Join(dir, FileVersion), []byte(v+"\n"), 0o644)
 }
 
+// loadWeights reads members networks of shape cfg from a weights file written by saveWeights straight
+// into Go memory, one network at a time, dropping each tensor once copied; with quant each network keeps
+// only its int8 table. It must run on a locked OS thread (a torchrt.Worker). It does not go through a
+// gotch VarStore: the store's initialisation and VarStore.Load's Copy_ are in-place ops, whose result
+// handles gotch never frees, and each such handle keeps its tensor's storage alive, so every load (and
+// every Classifier.Swap) leaked a copy of the whole model (359 MB for the five CLINC150 networks).
+func loadWeights(path string, cfg NetConfig, members int, quant bool) (nets []*Weights, err error) {
+	named, err := ts.LoadMultiWithDevice(path, gotch.CPU)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*ts.Tensor, len(named))
+	for _, nt := range named {
+		byName[nt.Name] = nt.Tensor
+	}
+	defer func() {
+		for _, t := range byName {
+			t.MustDrop()
+		}
+	}()
+	width := cfg.Hidden
+	if width == 0 {
+		width = cfg.Classes
+	}
+	// take copies the named tensor of the given shape into Go memory and drops it.
+	take := func(name string, shape ...int64) ([]float32, error) {
+		t, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("no tensor %q in %s", name, filepath.Base(path))
+		}
+		size, err := t.Size()
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(size, shape) {
+			return nil, fmt.Errorf("tensor %q has shape %v, want %v", name, size, shape)
+		}
+		v, err := torchrt.Float32s(t)
+		delete(byName, name)
+		t.MustDrop()
+		return v, err
+	}
+	for i := 0; i < members; i++ {
+		p := "m" + strconv.Itoa(i) + "."
+		d := &Weights{cfg: cfg, width: width}
+		if d.emb, err = take(p+"emb.weight", int64(cfg.Inputs), int64(width)); err != nil {
+			return nil, err
+		}
+		if d.bias, err = take(p+"bias", int64(width)); err != nil {
+			return nil, err
+		}
+		// A Linear's weight is stored [out, in]; the forward pass reads it [in, out], as gotch's
+		// transposed Linear.Ws view (and Network.Weights) gives it.
+		if cfg.Dense > 0 {
+			w, err := take(p+"dense.weight", int64(width), int64(cfg.Dense))
+			if err != nil {
+				return nil, err
+			}
+			d.dense = transpose(w, width, cfg.Dense)
+		}
+		if cfg.Hidden > 0 {
+			w, err := take(p+"out.weight", int64(cfg.Classes), int64(cfg.Hidden))
+			if err != nil {
+				return nil, err
+			}
+			d.outW = transpose(w, cfg.Classes, cfg.Hidden)
+			if d.outB, err = take(p+"out.bias", int64(cfg.Classes)); err != nil {
+				return nil, err
+			}
+		}
+		if quant {
+			d.quantize()
+			d.emb = nil // serving reads only the int8 table: a quarter of the memory
+		}
+		nets = append(nets, d)
+	}
+	return nets, nil
+}
+
+// transpose returns the [cols, rows] transpose of a row-major [rows, cols] matrix.
+func transpose(a []float32, rows, cols int) []float32 {
+	t := make([]float32, len(a))
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			t[c*rows+r] = a[r*cols+c]
+		}
+	}
+	return t
+}
+
 func saveWeights(path string, cfg NetConfig, nets []*Weights) (err error) {
 	vs := nn.NewVarStore(gotch.CPU)
 	defer vs.Destroy()
@@ -448,38 +540,18 @@ func LoadModelWith(ctx context.Context, w *torchrt.Worker, dir string, o LoadOpt
 		return nil, bad("%d+%d feature columns for %d+%d inputs", m.feat.Dim(), m.feat.DenseDim(), m.Config.Net.Inputs, m.Config.Net.Dense)
 	}
 	err = w.Do(ctx, func() error {
-		vs := nn.NewVarStore(gotch.CPU)
-		defer vs.Destroy()
-		var tn []*Network
-		for i := 0; i < m.Config.Members; i++ {
-			n, err := NewNetwork(vs.Root().Sub("m"+strconv.Itoa(i)), m.Config.Net)
-			if err != nil {
-				return err
-			}
-			tn = append(tn, n)
-		}
-		if err := vs.Load(filepath.Join(dir, FileWeights)); err != nil {
-			return err
-		}
-		for _, n := range tn {
-			d, err := n.Weights()
-			if err != nil {
-				return err
-			}
-			if m.Config.TablePrecision == PrecisionInt8 {
-				// Quantise each network before copying the next, and keep no float32 table: serving
-				// needs only the int8 one (a quarter of the memory).
-				d.quantize()
-				d.emb = nil
-			}
-			m.nets = append(m.nets, d)
-		}
-		return nil
+		var err error
+		m.nets, err = loadWeights(filepath.Join(dir, FileWeights), m.Config.Net, m.Config.Members, m.Config.TablePrecision == PrecisionInt8)
+		return err
 	})
 	if err != nil {
 		return nil, bad("weights: %v", err)
 	}
 	m.init()
+	// Loading went through libtorch's copy of the weights and, at int8, a float32 copy of each table in
+	// the Go heap: hand that memory back to the OS now, so that resident memory reflects the model.
+	debug.FreeOSMemory()
+	torchrt.ReleaseFreeMemory()
 	return m, nil
 }
 

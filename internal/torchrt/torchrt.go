@@ -50,6 +50,11 @@ func SetInteropThreads(n int) {
 // ManualSeed seeds libtorch's global random generator (weight init, dropout, randperm).
 func ManualSeed(seed int64) { C.at_manual_seed(C.int64_t(seed)) }
 
+// ReleaseFreeMemory hands the C heap's free pages back to the system (glibc's malloc_trim). Loading a
+// model frees hundreds of MB of libtorch buffers that glibc would otherwise keep resident. It is safe
+// for concurrent use.
+func ReleaseFreeMemory() { C.malloc_trim(0) }
+
 var heapOnce sync.Once
 
 // KeepLargeBuffersInHeap makes glibc's malloc serve every allocation from its main heap (no mmap, one
