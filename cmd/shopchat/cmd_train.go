@@ -48,7 +48,7 @@ With --cross-validation K, trains K models on K-1 folds each and prints the held
 	f.Float64("feature-drop", 0, "share of input n-grams dropped while training (default 0.3; negative: none)")
 	f.Float64("weight-decay", 0, "AdamW weight decay (default 0: Adam)")
 	f.Float64("label-smoothing", 0, "label smoothing of the training targets (default 0.1; negative: none)")
-	f.String("table-precision", intents.PrecisionInt8, "how the model holds its layers for scoring: int8 (a quarter of the memory and about 1.6x the throughput; docs/intents.md) or f32")
+	f.String("table-precision", intents.PrecisionInt8, "how the model holds its layers for scoring: int8 (a quarter of the memory and about 1.7x the throughput; docs/intents.md) or f32")
 	f.String("table-optimizer", training.TableRows, "how the embedding table learns: rows (Adam on the rows each batch touches; fast on large data) or dense (Adam on the whole table every step)")
 	f.Float64("pseudo-oos", 0.02, "with an out-of-scope class: synthetic out-of-scope examples (mixtures of two intents) per training example in each batch (0: none)")
 	f.Int("min-count", 0, "training texts an n-gram must appear in to be a feature (default 2 for 5,000+ examples, else 1)")
