@@ -223,20 +223,27 @@ func (r *Report) WriteScoresCSV(path string) error {
 	if len(r.preds) == 0 {
 		return fmt.Errorf("scores: no scored examples")
 	}
+	return writeCSV(path, func(w *csv.Writer) {
+		w.Write(append([]string{"where", "gold", "predicted", "confidence"}, r.labels...))
+		row := make([]string, 0, 4+len(r.labels))
+		for i, p := range r.preds {
+			row = append(row[:0], r.where[i], p.gold, p.pred, strconv.FormatFloat(p.conf, 'g', 7, 64))
+			for _, v := range p.probs {
+				row = append(row, strconv.FormatFloat(v, 'g', 7, 64))
+			}
+			w.Write(row)
+		}
+	})
+}
+
+// writeCSV creates path and fills it with rows; the first write error is returned.
+func writeCSV(path string, rows func(w *csv.Writer)) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write(append([]string{"where", "gold", "predicted", "confidence"}, r.labels...))
-	row := make([]string, 0, 4+len(r.labels))
-	for i, p := range r.preds {
-		row = append(row[:0], r.where[i], p.gold, p.pred, strconv.FormatFloat(p.conf, 'g', 7, 64))
-		for _, v := range p.probs {
-			row = append(row, strconv.FormatFloat(v, 'g', 7, 64))
-		}
-		w.Write(row)
-	}
+	rows(w)
 	w.Flush()
 	if err := w.Error(); err != nil {
 		f.Close()
@@ -259,25 +266,16 @@ func (r *Report) WriteConfusionCSV(path string) error {
 		labels = append(labels, l)
 	}
 	sort.Strings(labels)
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	w.Write(append([]string{"gold\\predicted"}, labels...))
-	for _, g := range labels {
-		row := []string{g}
-		for _, p := range labels {
-			row = append(row, fmt.Sprint(r.confusion[g][p]))
+	return writeCSV(path, func(w *csv.Writer) {
+		w.Write(append([]string{"gold\\predicted"}, labels...))
+		for _, g := range labels {
+			row := []string{g}
+			for _, p := range labels {
+				row = append(row, fmt.Sprint(r.confusion[g][p]))
+			}
+			w.Write(row)
 		}
-		w.Write(row)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	})
 }
 
 // WriteConfusionPNG plots the most confused (gold -> predicted) pairs as horizontal bars.
