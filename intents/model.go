@@ -20,7 +20,6 @@ import (
 	"sync"
 
 	"github.com/sugarme/gotch"
-	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/shopchat/shopchat/internal/torchrt"
@@ -34,7 +33,7 @@ const (
 	FileTokenizer = "tokenizer.json" // HuggingFace tokenizer.json (WordPiece)
 	FileFeatures  = "features.bin"   // feature dictionary and IDF weights
 	FileVectors   = "vectors.bin"    // pretrained word vectors, when the model reads them
-	FileWeights   = "weights.ot"     // libtorch weights of every ensemble member (gotch VarStore)
+	FileWeights   = "weights.ot"     // libtorch weights of every ensemble member (libtorch's format)
 	FileMetrics   = "metrics.json"   // validation figures from training
 	FileVersion   = "VERSION"        // content hash of the files above
 )
@@ -353,78 +352,72 @@ func transpose(a []float32, rows, cols int) []float32 {
 	return t
 }
 
-func saveWeights(path string, cfg NetConfig, nets []*Weights) (err error) {
-	vs := nn.NewVarStore(gotch.CPU)
-	defer vs.Destroy()
-	var tn []*Network
-	for i := range nets {
-		n, err := NewNetwork(vs.Root().Sub("m"+strconv.Itoa(i)), cfg)
-		if err != nil {
-			return err
-		}
-		tn = append(tn, n)
-	}
-	set := func(dst *ts.Tensor, src []float32) error {
-		size, err := dst.Size()
-		if err != nil {
-			return err
-		}
-		t, err := ts.OfSlice(src)
-		if err != nil {
-			return err
-		}
-		v, err := t.View(size, true)
-		if err != nil {
-			return err
-		}
-		dst.Copy_(v)
-		v.MustDrop()
-		return nil
-	}
+// saveWeights writes the networks' weights to path in libtorch's format, under the names and in the
+// layout of NewNetwork's variables ("m0.emb.weight", "m0.bias", "m0.dense.weight" [width, Dense],
+// "m0.out.weight" [Classes, Hidden], "m0.out.bias", ...), sorted by name so that the same weights give
+// the same file (and the same content-hash version). Like loadWeights it makes the tensors directly, with
+// no VarStore whose in-place copies would leak. It must run on a locked OS thread.
+func saveWeights(path string, cfg NetConfig, nets []*Weights) error {
 	for _, d := range nets {
 		if d.emb == nil {
 			return errors.New("intents: a model loaded with int8 tables keeps no float32 table to save")
 		}
 	}
-	ts.NoGrad(func() {
-		for i, d := range nets {
-			if err = set(tn[i].emb.Ws, d.emb); err != nil {
-				return
-			}
-			if err = set(tn[i].bias, d.bias); err != nil {
-				return
-			}
-			if tn[i].dense != nil {
-				if err = set(tn[i].dense.Ws, d.dense); err != nil {
-					return
-				}
-			}
-			if tn[i].out != nil {
-				if err = set(tn[i].out.Ws, d.outW); err != nil {
-					return
-				}
-				if err = set(tn[i].out.Bs, d.outB); err != nil {
-					return
-				}
+	width := cfg.Hidden
+	if width == 0 {
+		width = cfg.Classes
+	}
+	var named []ts.NamedTensor
+	var made []*ts.Tensor
+	defer func() {
+		for _, t := range made {
+			t.MustDrop()
+		}
+	}()
+	add := func(name string, data []float32, shape ...int64) error {
+		n := int64(1)
+		for _, k := range shape {
+			n *= k
+		}
+		if int64(len(data)) != n {
+			return fmt.Errorf("intents: save %s: %d values for shape %v", name, len(data), shape)
+		}
+		t, err := ts.OfSlice(data)
+		if err != nil {
+			return err
+		}
+		made = append(made, t)
+		v, err := t.View(shape, false)
+		if err != nil {
+			return err
+		}
+		made = append(made, v)
+		named = append(named, ts.NamedTensor{Name: name, Tensor: v})
+		return nil
+	}
+	for i, d := range nets {
+		p := "m" + strconv.Itoa(i) + "."
+		if err := add(p+"emb.weight", d.emb, int64(cfg.Inputs), int64(width)); err != nil {
+			return err
+		}
+		if err := add(p+"bias", d.bias, int64(width)); err != nil {
+			return err
+		}
+		if cfg.Dense > 0 {
+			if err := add(p+"dense.weight", transpose(d.dense, cfg.Dense, width), int64(width), int64(cfg.Dense)); err != nil {
+				return err
 			}
 		}
-	})
-	if err != nil {
-		return err
+		if cfg.Hidden > 0 {
+			if err := add(p+"out.weight", transpose(d.outW, cfg.Hidden, cfg.Classes), int64(cfg.Classes), int64(cfg.Hidden)); err != nil {
+				return err
+			}
+			if err := add(p+"out.bias", d.outB, int64(cfg.Classes)); err != nil {
+				return err
+			}
+		}
 	}
-	// vs.Save writes the variables in map order; sort them so that the same weights give the same file
-	// (and the same content-hash version).
-	vars := vs.Variables()
-	names := make([]string, 0, len(vars))
-	for n := range vars {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	named := make([]ts.NamedTensor, len(names))
-	for i, n := range names {
-		t := vars[n]
-		named[i] = ts.NamedTensor{Name: n, Tensor: &t}
-	}
+	sort.Slice(named, func(i, j int) bool { return named[i].Name < named[j].Name })
 	return ts.SaveMultiNew(named, path)
 }
 

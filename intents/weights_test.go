@@ -15,7 +15,8 @@ import (
 
 // TestLoadWeightsRoundTrip: loadWeights reads back exactly what saveWeights wrote, in the layout
 // Network.Weights gives (the Linear weights transposed), for networks with and without the dense and
-// hidden layers; a file whose shapes or names do not match the config is refused.
+// hidden layers, and so does a gotch VarStore (as older binaries read the file); a file whose shapes
+// or names do not match the config is refused.
 func TestLoadWeightsRoundTrip(t *testing.T) {
 	w := torchrt.NewWorker()
 	defer w.Close()
@@ -69,6 +70,35 @@ func TestLoadWeightsRoundTrip(t *testing.T) {
 					t.Errorf("%+v member %d: %s differs (%d values, want %d)", cfg, i, p.name, len(p.got), len(p.wt))
 				}
 			}
+		}
+		// Older binaries read the file through a VarStore: the same values come out that way too.
+		if err := w.Do(context.Background(), func() error {
+			vs := nn.NewVarStore(gotch.CPU)
+			defer vs.Destroy()
+			var tn []*Network
+			for i := 0; i < 2; i++ {
+				n, err := NewNetwork(vs.Root().Sub("m"+string(rune('0'+i))), cfg)
+				if err != nil {
+					return err
+				}
+				tn = append(tn, n)
+			}
+			if err := vs.Load(path); err != nil {
+				return err
+			}
+			for i, n := range tn {
+				d, err := n.Weights()
+				if err != nil {
+					return err
+				}
+				if !slices.Equal(d.emb, want[i].emb) || !slices.Equal(d.dense, want[i].dense) || !slices.Equal(d.outW, want[i].outW) ||
+					!slices.Equal(d.bias, want[i].bias) || !slices.Equal(d.outB, want[i].outB) {
+					t.Errorf("%+v member %d: read through a VarStore, the weights differ", cfg, i)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
 		// The same file read with another shape, or with more members than it holds, is refused.
 		bad := cfg
