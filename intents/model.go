@@ -392,7 +392,14 @@ func saveWeights(path string, cfg NetConfig, nets []*Weights) error {
 			return err
 		}
 		made = append(made, v)
-		named = append(named, ts.NamedTensor{Name: name, Tensor: v})
+		// Marked trainable as a VarStore's variables are, so that the file is byte for byte what the
+		// VarStore-based writer of earlier versions wrote for the same weights (same model versions).
+		g, err := v.SetRequiresGrad(true, false)
+		if err != nil {
+			return err
+		}
+		made = append(made, g)
+		named = append(named, ts.NamedTensor{Name: name, Tensor: g})
 		return nil
 	}
 	for i, d := range nets {

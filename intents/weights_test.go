@@ -1,7 +1,9 @@
 package intents
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
 
 	"github.com/shopchat/shopchat/internal/torchrt"
 )
@@ -85,6 +88,28 @@ func TestLoadWeightsRoundTrip(t *testing.T) {
 			}
 			if err := vs.Load(path); err != nil {
 				return err
+			}
+			// The writer of earlier versions saved the VarStore's variables sorted by name: the same
+			// weights must give the same bytes, so that model versions do not change.
+			vars := vs.Variables()
+			names := make([]string, 0, len(vars))
+			for n := range vars {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			named := make([]ts.NamedTensor, len(names))
+			for i, n := range names {
+				v := vars[n]
+				named[i] = ts.NamedTensor{Name: n, Tensor: &v}
+			}
+			old := filepath.Join(t.TempDir(), FileWeights)
+			if err := ts.SaveMultiNew(named, old); err != nil {
+				return err
+			}
+			a, _ := os.ReadFile(path)
+			b, _ := os.ReadFile(old)
+			if len(a) == 0 || !bytes.Equal(a, b) {
+				t.Errorf("%+v: saveWeights wrote %d bytes, the VarStore writer %d, not the same", cfg, len(a), len(b))
 			}
 			for i, n := range tn {
 				d, err := n.Weights()
