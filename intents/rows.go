@@ -4,7 +4,7 @@ import "unsafe"
 
 // accRowsGeneric adds a[r]·rows[r][j] to dst[j] for r = 0, 1, ... in order: the same as one axpy call
 // per row, bit for bit. Each rows[r] points at len(dst) or more float32s. accRows is this or an
-// assembly version that keeps blocks of dst in registers across the rows (axpy_amd64.s).
+// assembly version that keeps blocks of dst in registers across the rows (rows_amd64.s).
 func accRowsGeneric(dst []float32, rows []unsafe.Pointer, a []float32) {
 	for r, p := range rows {
 		axpyGeneric(dst, unsafe.Slice((*float32)(p), len(dst)), a[r])

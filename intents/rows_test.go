@@ -7,86 +7,44 @@ import (
 	"unsafe"
 )
 
-// TestAxpySameAsPlainLoop: axpy (assembly where there is one) gives bit for bit what the plain Go
-// loop gives, for every length and tail.
-func TestAxpySameAsPlainLoop(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 37, 64, 255, 256, 257} {
-		x := make([]float32, n+3) // longer than dst, as embedding rows are sliced
-		want := make([]float32, n)
-		for i := range x {
-			x[i] = float32(r.NormFloat64())
-		}
-		for i := range want {
-			want[i] = float32(r.NormFloat64() * 10)
-		}
-		got := append([]float32(nil), want...)
-		a := float32(r.NormFloat64())
-		for i := range want {
-			want[i] += a * x[i]
-		}
-		axpy(got, x, a)
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("n=%d: element %d is %v, want %v", n, i, got[i], want[i])
-			}
-		}
-		if g := append([]float32(nil), got...); len(g) > 0 {
-			axpyGeneric(g, x, a)
-			axpy(got, x, a)
-			for i := range g {
-				if math.Float32bits(got[i]) != math.Float32bits(g[i]) {
-					t.Fatalf("n=%d: element %d is %v, generic %v", n, i, got[i], g[i])
-				}
-			}
-		}
-	}
-}
-
-func BenchmarkAxpy256(b *testing.B) {
-	dst, x := make([]float32, 256), make([]float32, 256)
-	for i := range x {
-		x[i] = float32(i)
-	}
-	b.Run("generic", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			axpyGeneric(dst, x, 0.5)
-		}
-	})
-	b.Run("axpy", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			axpy(dst, x, 0.5)
-		}
-	})
-}
-
-// TestAxpyI8SameAsPlainLoop: axpyI8 (assembly where there is one) gives bit for bit what the plain Go
-// loop gives, for every length and tail and the extreme int8 values.
-func TestAxpyI8SameAsPlainLoop(t *testing.T) {
+// TestAxpyGenericSameAsPlainLoop: the unrolled Go loops the row kernels are defined by (and fall back
+// to) give bit for bit what the plain loop gives, at float32 and int8, for every length and tail and the
+// extreme int8 values.
+func TestAxpyGenericSameAsPlainLoop(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 37, 64, 255, 256, 257, 512} {
-		x := make([]int8, n+3) // longer than dst, as table rows are sliced
-		want := make([]float32, n)
-		for i := range x {
-			x[i] = int8(r.IntN(256) - 128)
+		xf := make([]float32, n+3) // longer than dst, as table rows are sliced
+		xq := make([]int8, n+3)
+		for i := range xf {
+			xf[i] = float32(r.NormFloat64())
+			xq[i] = int8(r.IntN(256) - 128)
 		}
 		if n > 2 {
-			x[0], x[1], x[2] = -128, 127, 0
+			xq[0], xq[1], xq[2] = -128, 127, 0
 		}
-		for i := range want {
-			want[i] = float32(r.NormFloat64() * 10)
+		start := make([]float32, n)
+		for i := range start {
+			start[i] = float32(r.NormFloat64() * 10)
 		}
-		got := append([]float32(nil), want...)
-		gen := append([]float32(nil), want...)
 		a := float32(r.NormFloat64())
-		for i := range want {
-			want[i] += a * float32(x[i])
-		}
-		axpyI8(got, x, a)
-		axpyI8Generic(gen, x, a)
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(gen[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("n=%d: element %d is %v (generic %v), want %v", n, i, got[i], gen[i], want[i])
+		for _, tc := range []struct {
+			kind string
+			x    func(i int) float32
+			run  func(dst []float32)
+		}{
+			{"f32", func(i int) float32 { return xf[i] }, func(dst []float32) { axpyGeneric(dst, xf, a) }},
+			{"int8", func(i int) float32 { return float32(xq[i]) }, func(dst []float32) { axpyI8Generic(dst, xq, a) }},
+		} {
+			want := append([]float32(nil), start...)
+			for i := range want {
+				want[i] += a * tc.x(i)
+			}
+			got := append([]float32(nil), start...)
+			tc.run(got)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s n=%d: element %d is %v, want %v", tc.kind, n, i, got[i], want[i])
+				}
 			}
 		}
 	}
@@ -132,16 +90,6 @@ func TestQuantizeRows(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func BenchmarkAxpyI8x512(b *testing.B) {
-	dst, x := make([]float32, 512), make([]int8, 512)
-	for i := range x {
-		x[i] = int8(i)
-	}
-	for i := 0; i < b.N; i++ {
-		axpyI8(dst, x, 0.5)
 	}
 }
 

@@ -2,141 +2,55 @@
 
 #include "textflag.h"
 
-// func axpyAVX2(dst, x []float32, a float32)
-TEXT ·axpyAVX2(SB), NOSPLIT, $0-52
-	MOVQ         dst_base+0(FP), DI
-	MOVQ         dst_len+8(FP), CX
-	MOVQ         x_base+24(FP), SI
-	VBROADCASTSS a+48(FP), Y0
-	CMPQ         CX, $32
-	JL           loop8check
+// The row kernels' arguments: DI dst, CX len(dst), SI rows, R8 len(rows), R9 a.
+#define ROWS_ARGS \
+	MOVQ dst_base+0(FP), DI; \
+	MOVQ dst_len+8(FP), CX; \
+	MOVQ rows_base+24(FP), SI; \
+	MOVQ rows_len+32(FP), R8; \
+	MOVQ a_base+48(FP), R9
 
-loop32:
-	VMOVUPS (SI), Y1
-	VMOVUPS 32(SI), Y2
-	VMOVUPS 64(SI), Y3
-	VMOVUPS 96(SI), Y4
-	VMULPS  Y0, Y1, Y1
-	VMULPS  Y0, Y2, Y2
-	VMULPS  Y0, Y3, Y3
-	VMULPS  Y0, Y4, Y4
-	VADDPS  (DI), Y1, Y1
-	VADDPS  32(DI), Y2, Y2
-	VADDPS  64(DI), Y3, Y3
-	VADDPS  96(DI), Y4, Y4
-	VMOVUPS Y1, (DI)
-	VMOVUPS Y2, 32(DI)
-	VMOVUPS Y3, 64(DI)
-	VMOVUPS Y4, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DI
-	SUBQ    $32, CX
-	CMPQ    CX, $32
-	JGE     loop32
+// Load and store the eight accumulators of a block of dst at DI+R10: 64 floats in Y0-Y7, or 128 in
+// Z0-Z7.
+#define LOAD_Y8 \
+	VMOVUPS (DI)(R10*1), Y0; \
+	VMOVUPS 32(DI)(R10*1), Y1; \
+	VMOVUPS 64(DI)(R10*1), Y2; \
+	VMOVUPS 96(DI)(R10*1), Y3; \
+	VMOVUPS 128(DI)(R10*1), Y4; \
+	VMOVUPS 160(DI)(R10*1), Y5; \
+	VMOVUPS 192(DI)(R10*1), Y6; \
+	VMOVUPS 224(DI)(R10*1), Y7
 
-loop8check:
-	CMPQ CX, $8
-	JL   tail
+#define STORE_Y8 \
+	VMOVUPS Y0, (DI)(R10*1); \
+	VMOVUPS Y1, 32(DI)(R10*1); \
+	VMOVUPS Y2, 64(DI)(R10*1); \
+	VMOVUPS Y3, 96(DI)(R10*1); \
+	VMOVUPS Y4, 128(DI)(R10*1); \
+	VMOVUPS Y5, 160(DI)(R10*1); \
+	VMOVUPS Y6, 192(DI)(R10*1); \
+	VMOVUPS Y7, 224(DI)(R10*1)
 
-loop8:
-	VMOVUPS (SI), Y1
-	VMULPS  Y0, Y1, Y1
-	VADDPS  (DI), Y1, Y1
-	VMOVUPS Y1, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	SUBQ    $8, CX
-	CMPQ    CX, $8
-	JGE     loop8
+#define LOAD_Z8 \
+	VMOVUPS (DI)(R10*1), Z0; \
+	VMOVUPS 64(DI)(R10*1), Z1; \
+	VMOVUPS 128(DI)(R10*1), Z2; \
+	VMOVUPS 192(DI)(R10*1), Z3; \
+	VMOVUPS 256(DI)(R10*1), Z4; \
+	VMOVUPS 320(DI)(R10*1), Z5; \
+	VMOVUPS 384(DI)(R10*1), Z6; \
+	VMOVUPS 448(DI)(R10*1), Z7
 
-tail:
-	TESTQ CX, CX
-	JE    done
-
-loop1:
-	VMOVSS (SI), X1
-	VMULSS X0, X1, X1
-	VADDSS (DI), X1, X1
-	VMOVSS X1, (DI)
-	ADDQ   $4, SI
-	ADDQ   $4, DI
-	DECQ   CX
-	JNZ    loop1
-
-done:
-	VZEROUPPER
-	RET
-
-// func axpyI8AVX2(dst []float32, x []int8, a float32)
-TEXT ·axpyI8AVX2(SB), NOSPLIT, $0-52
-	MOVQ         dst_base+0(FP), DI
-	MOVQ         dst_len+8(FP), CX
-	MOVQ         x_base+24(FP), SI
-	VBROADCASTSS a+48(FP), Y0
-	CMPQ         CX, $32
-	JL           i8loop8check
-
-i8loop32:
-	VPMOVSXBD (SI), Y1
-	VPMOVSXBD 8(SI), Y2
-	VPMOVSXBD 16(SI), Y3
-	VPMOVSXBD 24(SI), Y4
-	VCVTDQ2PS Y1, Y1
-	VCVTDQ2PS Y2, Y2
-	VCVTDQ2PS Y3, Y3
-	VCVTDQ2PS Y4, Y4
-	VMULPS    Y0, Y1, Y1
-	VMULPS    Y0, Y2, Y2
-	VMULPS    Y0, Y3, Y3
-	VMULPS    Y0, Y4, Y4
-	VADDPS    (DI), Y1, Y1
-	VADDPS    32(DI), Y2, Y2
-	VADDPS    64(DI), Y3, Y3
-	VADDPS    96(DI), Y4, Y4
-	VMOVUPS   Y1, (DI)
-	VMOVUPS   Y2, 32(DI)
-	VMOVUPS   Y3, 64(DI)
-	VMOVUPS   Y4, 96(DI)
-	ADDQ      $32, SI
-	ADDQ      $128, DI
-	SUBQ      $32, CX
-	CMPQ      CX, $32
-	JGE       i8loop32
-
-i8loop8check:
-	CMPQ CX, $8
-	JL   i8tail
-
-i8loop8:
-	VPMOVSXBD (SI), Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS    Y0, Y1, Y1
-	VADDPS    (DI), Y1, Y1
-	VMOVUPS   Y1, (DI)
-	ADDQ      $8, SI
-	ADDQ      $32, DI
-	SUBQ      $8, CX
-	CMPQ      CX, $8
-	JGE       i8loop8
-
-i8tail:
-	TESTQ CX, CX
-	JE    i8done
-
-i8loop1:
-	MOVBQSX  (SI), AX
-	VCVTSI2SSL AX, X1, X1
-	VMULSS   X0, X1, X1
-	VADDSS   (DI), X1, X1
-	VMOVSS   X1, (DI)
-	INCQ     SI
-	ADDQ     $4, DI
-	DECQ     CX
-	JNZ      i8loop1
-
-i8done:
-	VZEROUPPER
-	RET
+#define STORE_Z8 \
+	VMOVUPS Z0, (DI)(R10*1); \
+	VMOVUPS Z1, 64(DI)(R10*1); \
+	VMOVUPS Z2, 128(DI)(R10*1); \
+	VMOVUPS Z3, 192(DI)(R10*1); \
+	VMOVUPS Z4, 256(DI)(R10*1); \
+	VMOVUPS Z5, 320(DI)(R10*1); \
+	VMOVUPS Z6, 384(DI)(R10*1); \
+	VMOVUPS Z7, 448(DI)(R10*1)
 
 // func accRowsAVX2(dst []float32, rows []unsafe.Pointer, a []float32)
 //
@@ -144,11 +58,7 @@ i8done:
 // block of dst held in registers across all rows instead of loaded and stored once per row. Every
 // element gets the same multiplies and adds in the same order, so results are bit-identical.
 TEXT ·accRowsAVX2(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), DI
-	MOVQ dst_len+8(FP), CX
-	MOVQ rows_base+24(FP), SI
-	MOVQ rows_len+32(FP), R8
-	MOVQ a_base+48(FP), R9
+	ROWS_ARGS
 	XORQ R10, R10
 	TESTQ R8, R8
 	JE   accdone
@@ -156,14 +66,7 @@ TEXT ·accRowsAVX2(SB), NOSPLIT, $0-72
 acc64:
 	CMPQ    CX, $64
 	JL      acc8
-	VMOVUPS (DI)(R10*1), Y0
-	VMOVUPS 32(DI)(R10*1), Y1
-	VMOVUPS 64(DI)(R10*1), Y2
-	VMOVUPS 96(DI)(R10*1), Y3
-	VMOVUPS 128(DI)(R10*1), Y4
-	VMOVUPS 160(DI)(R10*1), Y5
-	VMOVUPS 192(DI)(R10*1), Y6
-	VMOVUPS 224(DI)(R10*1), Y7
+	LOAD_Y8
 	XORQ    R11, R11
 
 acc64row:
@@ -188,14 +91,7 @@ acc64row:
 	INCQ         R11
 	CMPQ         R11, R8
 	JL           acc64row
-	VMOVUPS      Y0, (DI)(R10*1)
-	VMOVUPS      Y1, 32(DI)(R10*1)
-	VMOVUPS      Y2, 64(DI)(R10*1)
-	VMOVUPS      Y3, 96(DI)(R10*1)
-	VMOVUPS      Y4, 128(DI)(R10*1)
-	VMOVUPS      Y5, 160(DI)(R10*1)
-	VMOVUPS      Y6, 192(DI)(R10*1)
-	VMOVUPS      Y7, 224(DI)(R10*1)
+	STORE_Y8
 	ADDQ         $256, R10
 	SUBQ         $64, CX
 	JMP          acc64
@@ -246,11 +142,7 @@ accdone:
 //
 // accRowsAVX2 for int8 rows: dst[j] += a[r]·float32(rows[r][j]).
 TEXT ·accRowsI8AVX2(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), DI
-	MOVQ dst_len+8(FP), CX
-	MOVQ rows_base+24(FP), SI
-	MOVQ rows_len+32(FP), R8
-	MOVQ a_base+48(FP), R9
+	ROWS_ARGS
 	XORQ R10, R10 // byte offset in dst
 	XORQ R12, R12 // byte offset in each row
 	TESTQ R8, R8
@@ -259,14 +151,7 @@ TEXT ·accRowsI8AVX2(SB), NOSPLIT, $0-72
 q64:
 	CMPQ    CX, $64
 	JL      q8
-	VMOVUPS (DI)(R10*1), Y0
-	VMOVUPS 32(DI)(R10*1), Y1
-	VMOVUPS 64(DI)(R10*1), Y2
-	VMOVUPS 96(DI)(R10*1), Y3
-	VMOVUPS 128(DI)(R10*1), Y4
-	VMOVUPS 160(DI)(R10*1), Y5
-	VMOVUPS 192(DI)(R10*1), Y6
-	VMOVUPS 224(DI)(R10*1), Y7
+	LOAD_Y8
 	XORQ    R11, R11
 
 q64row:
@@ -309,14 +194,7 @@ q64row:
 	INCQ         R11
 	CMPQ         R11, R8
 	JL           q64row
-	VMOVUPS      Y0, (DI)(R10*1)
-	VMOVUPS      Y1, 32(DI)(R10*1)
-	VMOVUPS      Y2, 64(DI)(R10*1)
-	VMOVUPS      Y3, 96(DI)(R10*1)
-	VMOVUPS      Y4, 128(DI)(R10*1)
-	VMOVUPS      Y5, 160(DI)(R10*1)
-	VMOVUPS      Y6, 192(DI)(R10*1)
-	VMOVUPS      Y7, 224(DI)(R10*1)
+	STORE_Y8
 	ADDQ         $256, R10
 	ADDQ         $64, R12
 	SUBQ         $64, CX
@@ -376,11 +254,7 @@ qdone:
 // accRowsAVX2 with AVX-512: blocks of 128 floats in eight Z registers, then of 16, then the last 1-15
 // under a mask; the same multiplies and adds per element, so bit-identical.
 TEXT ·accRowsAVX512(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), DI
-	MOVQ dst_len+8(FP), CX
-	MOVQ rows_base+24(FP), SI
-	MOVQ rows_len+32(FP), R8
-	MOVQ a_base+48(FP), R9
+	ROWS_ARGS
 	XORQ R10, R10
 	TESTQ R8, R8
 	JE   zfdone
@@ -388,14 +262,7 @@ TEXT ·accRowsAVX512(SB), NOSPLIT, $0-72
 zf128:
 	CMPQ CX, $128
 	JL   zf16
-	VMOVUPS 0(DI)(R10*1), Z0
-	VMOVUPS 64(DI)(R10*1), Z1
-	VMOVUPS 128(DI)(R10*1), Z2
-	VMOVUPS 192(DI)(R10*1), Z3
-	VMOVUPS 256(DI)(R10*1), Z4
-	VMOVUPS 320(DI)(R10*1), Z5
-	VMOVUPS 384(DI)(R10*1), Z6
-	VMOVUPS 448(DI)(R10*1), Z7
+	LOAD_Z8
 	XORQ R11, R11
 
 zf128row:
@@ -420,14 +287,7 @@ zf128row:
 	INCQ R11
 	CMPQ R11, R8
 	JL   zf128row
-	VMOVUPS Z0, 0(DI)(R10*1)
-	VMOVUPS Z1, 64(DI)(R10*1)
-	VMOVUPS Z2, 128(DI)(R10*1)
-	VMOVUPS Z3, 192(DI)(R10*1)
-	VMOVUPS Z4, 256(DI)(R10*1)
-	VMOVUPS Z5, 320(DI)(R10*1)
-	VMOVUPS Z6, 384(DI)(R10*1)
-	VMOVUPS Z7, 448(DI)(R10*1)
+	STORE_Z8
 	ADDQ $512, R10
 	SUBQ $128, CX
 	JMP  zf128
@@ -482,11 +342,7 @@ zfdone:
 // accRowsI8AVX2 with AVX-512: blocks of 128 floats in eight Z registers, sixteen int8 widened and
 // converted an instruction; then blocks of 16, then the last 1-15 under a mask. Bit-identical.
 TEXT ·accRowsI8AVX512(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), DI
-	MOVQ dst_len+8(FP), CX
-	MOVQ rows_base+24(FP), SI
-	MOVQ rows_len+32(FP), R8
-	MOVQ a_base+48(FP), R9
+	ROWS_ARGS
 	XORQ R10, R10 // byte offset in dst
 	XORQ R12, R12 // byte offset in each row
 	TESTQ R8, R8
@@ -495,14 +351,7 @@ TEXT ·accRowsI8AVX512(SB), NOSPLIT, $0-72
 zq128:
 	CMPQ CX, $128
 	JL   zq16
-	VMOVUPS 0(DI)(R10*1), Z0
-	VMOVUPS 64(DI)(R10*1), Z1
-	VMOVUPS 128(DI)(R10*1), Z2
-	VMOVUPS 192(DI)(R10*1), Z3
-	VMOVUPS 256(DI)(R10*1), Z4
-	VMOVUPS 320(DI)(R10*1), Z5
-	VMOVUPS 384(DI)(R10*1), Z6
-	VMOVUPS 448(DI)(R10*1), Z7
+	LOAD_Z8
 	XORQ R11, R11
 
 zq128row:
@@ -546,14 +395,7 @@ zq128row:
 	INCQ R11
 	CMPQ R11, R8
 	JL   zq128row
-	VMOVUPS Z0, 0(DI)(R10*1)
-	VMOVUPS Z1, 64(DI)(R10*1)
-	VMOVUPS Z2, 128(DI)(R10*1)
-	VMOVUPS Z3, 192(DI)(R10*1)
-	VMOVUPS Z4, 256(DI)(R10*1)
-	VMOVUPS Z5, 320(DI)(R10*1)
-	VMOVUPS Z6, 384(DI)(R10*1)
-	VMOVUPS Z7, 448(DI)(R10*1)
+	STORE_Z8
 	ADDQ $512, R10
 	ADDQ $128, R12
 	SUBQ $128, CX
