@@ -224,6 +224,25 @@ func (b *rowBuf) add(p unsafe.Pointer, a float32) {
 	b.a = append(b.a, a)
 }
 
+// addRow adds row r (of width w) of a layer with coefficient x: the int8 row, x times its scale, when
+// the layer has an int8 copy (q non-nil), else the float32 row.
+func (b *rowBuf) addRow(f []float32, q []int8, scale []float32, r, w int, x float32) {
+	if q != nil {
+		b.add(unsafe.Pointer(&q[r*w]), x*scale[r])
+		return
+	}
+	b.add(unsafe.Pointer(&f[r*w]), x)
+}
+
+// accInto adds the rows gathered so far to dst (accRowsI8 for int8 rows, accRows for float32).
+func (b *rowBuf) accInto(dst []float32, int8Rows bool) {
+	if int8Rows {
+		accRowsI8(dst, b.rows, b.a)
+	} else {
+		accRows(dst, b.rows, b.a)
+	}
+}
+
 // logits computes the network's logits for one sparse vector and its dense features (nil or len
 // Dense) into out (len Classes), using hidden (len width) and rb as scratch. Each layer is one accRows
 // call over the rows its non-zero inputs select, which holds blocks of the layer's output in registers
@@ -236,29 +255,16 @@ func (d *Weights) logits(idx []int32, val []float32, dense []float32, hidden, ou
 	rb.reset()
 	quant := d.embQ != nil
 	for k, col := range idx {
-		c := int(col)
-		if quant {
-			rb.add(unsafe.Pointer(&d.embQ[c*w]), val[k]*d.embS[c])
-		} else {
-			rb.add(unsafe.Pointer(&d.emb[c*w]), val[k])
-		}
+		rb.addRow(d.emb, d.embQ, d.embS, int(col), w, val[k])
 	}
 	if d.dense != nil {
 		for k, x := range dense {
-			switch {
-			case x == 0:
-			case quant:
-				rb.add(unsafe.Pointer(&d.denseQ[k*w]), x*d.denseS[k])
-			default:
-				rb.add(unsafe.Pointer(&d.dense[k*w]), x)
+			if x != 0 {
+				rb.addRow(d.dense, d.denseQ, d.denseS, k, w, x)
 			}
 		}
 	}
-	if quant {
-		accRowsI8(hidden, rb.rows, rb.a)
-	} else {
-		accRows(hidden, rb.rows, rb.a)
-	}
+	rb.accInto(hidden, quant)
 	if d.outW == nil {
 		copy(out, hidden[:d.cfg.Classes])
 		return
@@ -269,24 +275,16 @@ func (d *Weights) logits(idx []int32, val []float32, dense []float32, hidden, ou
 	copy(out, d.outB)
 	rb.reset()
 	for j, x := range hidden {
-		switch {
-		case !(x > 0): // ReLU; its zeros are common: skip their rows
-		case quant:
-			rb.add(unsafe.Pointer(&d.outQ[j*cl]), x*d.outS[j])
-		default:
-			rb.add(unsafe.Pointer(&d.outW[j*cl]), x)
+		if x > 0 { // ReLU; its zeros are common: skip their rows
+			rb.addRow(d.outW, d.outQ, d.outS, j, cl, x)
 		}
 	}
-	if quant {
-		accRowsI8(out, rb.rows, rb.a)
-	} else {
-		accRows(out, rb.rows, rb.a)
-	}
+	rb.accInto(out, quant)
 }
 
 // axpyGeneric adds a·x to dst (len(x) >= len(dst)), eight elements a step. Each element is computed
 // exactly as the plain loop would (no reordering, no fused multiply-add), so results are bit-identical.
-// axpy is this or an assembly version with the same results (axpy_amd64.go).
+// The row kernels (accRows) are defined by it and give the same results (rows_amd64.s).
 func axpyGeneric(dst, x []float32, a float32) {
 	x = x[:len(dst)]
 	i := 0

@@ -69,8 +69,8 @@ func quantizeRows(t []float32, width int) (q []int8, scale []float32) {
 }
 
 // axpyI8Generic adds a·float32(x) to dst (len(x) >= len(dst)), eight elements a step, each computed as
-// the plain loop would, so results are bit-identical to it; axpyI8 is this or an assembly version with
-// the same results.
+// the plain loop would, so results are bit-identical to it; the int8 row kernels (accRowsI8) are defined
+// by it and give the same results.
 func axpyI8Generic(dst []float32, x []int8, a float32) {
 	x = x[:len(dst)]
 	i := 0
